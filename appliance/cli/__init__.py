@@ -1,0 +1,1 @@
+"""The ``qingka`` command line."""
