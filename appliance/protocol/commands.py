@@ -9,6 +9,10 @@ Every response body travels with a 2-byte trailer: CRC-16/X-25 of the body, big 
 corrupted IN transfer is caught as surely as a corrupted OUT transfer (which the CDB check byte
 covers).
 
+``repeatable`` marks commands a host may send again when the answer was lost or garbled: they
+only read, or select, so a second copy changes nothing. The others (a PIN, copy tax, clearing
+data, a signature) are never re-sent on a garbled answer: a second wrong PIN costs a try.
+
 A layout whose last field is ``signature`` is signed: the signature covers the encoding of the
 fields before it (see :func:`signed_bytes`).
 """
@@ -108,7 +112,7 @@ CLEARING_DATA_VERSION = const(1)
 class Command:
     """One row of the table."""
 
-    __slots__ = ("allocation", "name", "needs_pin", "op", "request", "response")
+    __slots__ = ("allocation", "name", "needs_pin", "op", "repeatable", "request", "response")
 
     def __init__(
         self,
@@ -117,12 +121,14 @@ class Command:
         request: tuple[tuple[str, str], ...],
         response: tuple[tuple[str, str], ...],
         needs_pin: bool,
+        repeatable: bool,
     ) -> None:
         self.op = op
         self.name = name
         self.request = Layout(request)
         self.response = Layout(response)
         self.needs_pin = needs_pin
+        self.repeatable = repeatable
         self.allocation = self.response.max_size + TRAILER_SIZE if response else 0
 
     def __repr__(self) -> str:
@@ -130,32 +136,37 @@ class Command:
 
 
 COMMANDS = (
-    Command(0x01, "open_session", (), (("session", "u32"),), False),
-    Command(0x02, "close_session", (), (), False),
-    Command(0x05, "select_app", (("aid", "ascii:8"),), (), False),
-    Command(0x10, "identify", (), IDENTITY, False),
-    Command(0x11, "verify_pin", (("pin", "ascii:16"),), (("tries_left", "u8"),), False),
-    Command(0x12, "list_types", (), (("types", "types"),), False),
-    Command(0x13, "read_clock", (), (("clock", "datetime"),), False),
-    Command(0x14, "read_cert", (), (("cert_serial", "ascii:16"), ("public_key", "blob")), False),
-    Command(0x20, "select_type", (("type", "ascii:3"),), (), True),
-    Command(0x21, "read_monitor", (), MONITOR, True),
+    # op, name, request layout, response layout, needs PIN, repeatable
+    Command(0x01, "open_session", (), (("session", "u32"),), False, True),
+    Command(0x02, "close_session", (), (), False, True),
+    Command(0x05, "select_app", (("aid", "ascii:8"),), (), False, True),
+    Command(0x10, "identify", (), IDENTITY, False, True),
+    Command(0x11, "verify_pin", (("pin", "ascii:16"),), (("tries_left", "u8"),), False, False),
+    Command(0x12, "list_types", (), (("types", "types"),), False, True),
+    Command(0x13, "read_clock", (), (("clock", "datetime"),), False, True),
+    Command(
+        0x14, "read_cert", (), (("cert_serial", "ascii:16"), ("public_key", "blob")), False, True
+    ),
+    Command(0x20, "select_type", (("type", "ascii:3"),), (), True, True),
+    Command(0x21, "read_monitor", (), MONITOR, True, True),
     Command(
         0x22,
         "copy_tax",
         (),
         (("type", "ascii:3"), ("period", "u32"), ("zxbsrq", "date")),
         True,
+        False,
     ),
-    Command(0x23, "read_summary", (), SUMMARY, True),
+    Command(0x23, "read_summary", (), SUMMARY, True, True),
     Command(
         0x24,
         "write_clearing",
         (("data", "blob"),),
         (("types", "types"), ("kpjzsj", "datetime")),
         True,
+        False,
     ),
-    Command(0x30, "sign", (("challenge", "blob"),), (("signature", "blob"),), True),
+    Command(0x30, "sign", (("challenge", "blob"),), (("signature", "blob"),), True, False),
 )
 
 BY_OP = {}
