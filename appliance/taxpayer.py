@@ -12,7 +12,9 @@ _PATTERN = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 
 def check_character(first17: str) -> str:
     """Return the 18th character of a unified social credit code."""
-    total = sum(_CHARSET.index(char) * weight for char, weight in zip(first17, _WEIGHTS, strict=True))
+    total = sum(
+        _CHARSET.index(char) * weight for char, weight in zip(first17, _WEIGHTS, strict=True)
+    )
     return _CHARSET[(31 - total % 31) % 31]
 
 

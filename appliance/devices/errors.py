@@ -60,6 +60,13 @@ class UnsupportedDevice(DeviceError):
     summary = "not a supported tax device"
 
 
+class BadDeviceAddress(DeviceError):
+    """A device URL the box cannot open: unknown scheme, malformed VID:PID, missing path."""
+
+    code = "D-006"
+    summary = "device address not understood"
+
+
 class PinRejected(DeviceError):
     """The PIN was wrong; ``tries_left`` more wrong PINs lock the certificate."""
 

@@ -85,7 +85,9 @@ def encode_cbw(tag: int, transfer_length: int, data_in: bool, cdb: bytes, lun: i
         raise BadFrame("CBW tag %d out of range" % tag)
     flags = FLAG_DATA_IN if data_in else 0
     padded = cdb + bytes(16 - len(cdb))
-    return struct.pack(_CBW_FORMAT, CBW_SIGNATURE, tag, transfer_length, flags, lun, len(cdb), padded)
+    return struct.pack(
+        _CBW_FORMAT, CBW_SIGNATURE, tag, transfer_length, flags, lun, len(cdb), padded
+    )
 
 
 def encode_cbw_obj(cbw: Cbw) -> bytes:

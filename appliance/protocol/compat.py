@@ -9,8 +9,10 @@ import sys
 
 IS_MICROPYTHON = sys.implementation.name == "micropython"
 
+__all__ = ["IS_MICROPYTHON", "const", "ticks_diff", "ticks_ms"]
+
 try:
-    from micropython import const  # type: ignore[import-not-found,unused-ignore]
+    from micropython import const
 except ImportError:
 
     def const(value: int) -> int:
@@ -28,5 +30,5 @@ except ImportError:
         return int(_time.monotonic() * 1000)
 
     def ticks_diff(end: int, start: int) -> int:
-        """Return ``end - start`` in milliseconds (MicroPython wraps the counter; CPython does not)."""
+        """Return ``end - start`` in milliseconds (MicroPython wraps the counter, CPython not)."""
         return end - start

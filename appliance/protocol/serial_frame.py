@@ -15,10 +15,14 @@ offset size   meaning
 ====== ====== ===============================================================
 
 Kinds: host to device ``BULK_OUT`` (payload: the bytes of one OUT transfer), ``BULK_IN`` (payload:
-u16 maximum length), ``RESET`` (bulk-only mass storage reset), ``HELLO`` (asks for descriptors);
-device to host ``ACK`` (OUT transfer taken), ``IN_DATA`` (the bytes of one IN transfer),
-``STALL`` (the endpoint stalled; payload: one byte, 1 for OUT, 2 for IN), ``DESCRIPTOR``
-(VID, PID and the USB strings).
+u16 maximum length), ``RESET`` (bulk-only mass storage reset), ``HELLO`` (asks for descriptors),
+``CLEAR_HALT`` (payload: one byte, 1 for OUT, 2 for IN); device to host ``ACK`` (request done),
+``IN_DATA`` (the bytes of one IN transfer), ``STALL`` (the endpoint stalled; payload: one byte,
+1 for OUT, 2 for IN), ``DESCRIPTOR`` (VID, PID and the USB strings).
+
+A line can lose or garble a frame, so the host re-sends a request it got no answer to, with the
+same sequence number; the device answers a repeated sequence number with its last reply instead
+of acting twice.
 """
 
 import struct
@@ -40,6 +44,7 @@ KIND_BULK_OUT = const(0x01)
 KIND_BULK_IN = const(0x02)
 KIND_RESET = const(0x03)
 KIND_HELLO = const(0x04)
+KIND_CLEAR_HALT = const(0x05)
 KIND_ACK = const(0x81)
 KIND_IN_DATA = const(0x82)
 KIND_STALL = const(0x83)
@@ -49,11 +54,14 @@ KINDS = (
     KIND_BULK_IN,
     KIND_RESET,
     KIND_HELLO,
+    KIND_CLEAR_HALT,
     KIND_ACK,
     KIND_IN_DATA,
     KIND_STALL,
     KIND_DESCRIPTOR,
 )
+ENDPOINT_OUT = const(1)
+ENDPOINT_IN = const(2)
 
 DESCRIPTOR = Layout(
     (
@@ -100,7 +108,7 @@ def encode_frame(frame: Frame) -> bytes:
     return MAGIC + body + struct.pack(">H", crc16_x25(body))
 
 
-def decode_frame(buf: bytes) -> tuple[Frame, int]:
+def decode_frame(buf: "bytes | bytearray") -> tuple[Frame, int]:
     """Decode one frame at the start of ``buf``; return it and the number of bytes it used.
 
     Raises :class:`NeedMore` while ``buf`` is a valid prefix and :class:`BadFrame` as soon as it

@@ -1,0 +1,120 @@
+"""Open a device by URL, so the same code talks to a real UKey, the bench device or a simulator.
+
+=================================  ======================================================
+URL                                what it opens
+=================================  ======================================================
+``usb://VID:PID[?serial=S]``       a USB tax device through pyusb (libusb)
+``serial:///dev/ttyACM0[?baud=N]``  the bench device over USB-CDC serial
+``sim://SCENARIO[?key=value...]``  the device simulator in-process, through a pyusb backend
+``replay://PATH``                  a capture played back
+=================================  ======================================================
+
+Any URL takes ``capture=PATH`` to record every transfer to a JSONL file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from appliance.devices.capture import CapturePipe, ReplayPipe
+from appliance.devices.errors import BadDeviceAddress, UnsupportedDevice
+from appliance.devices.ids import SUPPORTED_FAMILIES, lookup
+from appliance.devices.nisec import NisecDevice
+from appliance.devices.pipe import Pipe
+from appliance.devices.serial_pipe import SerialPipe
+from appliance.devices.usb_pipe import UsbPipe
+
+SCHEMES = ("usb", "serial", "sim", "replay")
+
+
+@dataclass(frozen=True)
+class DeviceUrl:
+    """A parsed device URL."""
+
+    scheme: str
+    target: str
+    options: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, url: str) -> DeviceUrl:
+        """Parse ``url``; :class:`BadDeviceAddress` with a plain reason if it is not one."""
+        parts = urlsplit(url)
+        if parts.scheme not in SCHEMES:
+            known = ", ".join(scheme + "://" for scheme in SCHEMES)
+            raise BadDeviceAddress(f"unknown device address {url!r}: use one of {known}")
+        target = parts.netloc + parts.path if parts.scheme != "serial" else parts.path
+        if parts.scheme == "serial" and not target:
+            target = parts.netloc
+        if not target:
+            raise BadDeviceAddress(f"device address {url!r} names no device")
+        try:
+            options = dict(parse_qsl(parts.query, strict_parsing=bool(parts.query)))
+        except ValueError:
+            raise BadDeviceAddress(f"device address {url!r} has a malformed query") from None
+        return cls(parts.scheme, target, options)
+
+
+def parse_vid_pid(text: str) -> tuple[int, int]:
+    """Parse ``VVVV:PPPP`` (hex)."""
+    try:
+        vid_text, pid_text = text.split(":")
+        vid, pid = int(vid_text, 16), int(pid_text, 16)
+    except ValueError:
+        raise BadDeviceAddress(f"{text!r} is not VID:PID in hex, like 1432:07dc") from None
+    if not (0 <= vid <= 0xFFFF and 0 <= pid <= 0xFFFF):
+        raise BadDeviceAddress(f"{text!r}: VID and PID are 4 hex digits each")
+    return vid, pid
+
+
+def open_pipe(url: str, backend: Any = None) -> Pipe:
+    """Open the bulk pipes behind ``url`` (``backend``: a pyusb backend for ``usb://``)."""
+    parsed = DeviceUrl.parse(url)
+    pipe: Pipe
+    if parsed.scheme == "usb":
+        vid, pid = parse_vid_pid(parsed.target)
+        pipe = UsbPipe.open(vid, pid, parsed.options.get("serial"), backend=backend, name=url)
+    elif parsed.scheme == "serial":
+        try:
+            baud = int(parsed.options.get("baud", "115200"))
+        except ValueError:
+            raise BadDeviceAddress(f"{url!r}: baud is not a number") from None
+        pipe = SerialPipe.open(parsed.target, baud, name=url)
+    elif parsed.scheme == "sim":
+        # Imported here: the simulator is a training and test tool, not needed to run the box.
+        from simulators.device import open_backend  # noqa: PLC0415
+
+        sim_options = {k: v for k, v in parsed.options.items() if k != "capture"}
+        try:
+            sim = open_backend(parsed.target, sim_options)
+        except (KeyError, ValueError) as exc:
+            raise BadDeviceAddress(f"{url!r}: {exc}") from exc
+        pipe = UsbPipe.open(sim.vid, sim.pid, backend=sim, name=url)
+    else:
+        pipe = ReplayPipe(Path(parsed.target))
+    capture = parsed.options.get("capture")
+    if capture and parsed.scheme != "replay":
+        pipe = CapturePipe(pipe, Path(capture), url)
+    return pipe
+
+
+def open_device(url: str, backend: Any = None, capture: Path | None = None) -> NisecDevice:
+    """Open the tax device at ``url`` with the driver of its family."""
+    pipe = open_pipe(url, backend)
+    if capture is not None and not isinstance(pipe, (CapturePipe, ReplayPipe)):
+        pipe = CapturePipe(pipe, capture, url)
+    desc = pipe.descriptor
+    known = lookup(desc.vid, desc.pid, desc.manufacturer)
+    if known is not None and known.family not in SUPPORTED_FAMILIES:
+        pipe.close()
+        raise UnsupportedDevice(
+            f"{known.vendor} ({desc.vid_pid}) is not supported by this box yet", url
+        )
+    if known is None and not url.startswith(("serial:", "replay:")):
+        pipe.close()
+        raise UnsupportedDevice(
+            f"USB device {desc.vid_pid} '{desc.manufacturer}' is not a known tax device", url
+        )
+    return NisecDevice(pipe, url, known)
