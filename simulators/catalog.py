@@ -68,9 +68,10 @@ def lookup(taxpayer_id: str) -> SimTaxpayer | None:
 
 
 def _scalar(label: bytes) -> int:
-    return int.from_bytes(hashlib.sha256(b"qingka-sim/" + label).digest(), "big") % (
-        P256_ORDER - 1
-    ) + 1
+    return (
+        int.from_bytes(hashlib.sha256(b"qingka-sim/" + label).digest(), "big") % (P256_ORDER - 1)
+        + 1
+    )
 
 
 def device_private_scalar(device_no: str) -> int:
@@ -90,7 +91,9 @@ def private_key(scalar: int) -> ec.EllipticCurvePrivateKey:
 
 def public_key_bytes(scalar: int) -> bytes:
     """Return the uncompressed public point (65 bytes, 0x04 || X || Y) of ``scalar``."""
-    return private_key(scalar).public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return (
+        private_key(scalar).public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    )
 
 
 def cert_serial(public_key: bytes) -> str:
