@@ -252,10 +252,10 @@ class Engine:
 
     def _snapshot(self, slot: Slot, device: NisecDevice) -> DeviceSnapshot:
         identity = device.identify()
+        # A PIN this device rejected is never sent again, not even to read the status.
         rejection = self.journal.pin_rejection(identity.device_no)
-        if rejection is not None:
-            if rejection[0] == pin_digest(identity.device_no, slot.spec.pin):
-                raise PinRejected(rejection[1], slot.spec.url)
+        if rejection is not None and rejection[0] == pin_digest(identity.device_no, slot.spec.pin):
+            raise PinRejected(rejection[1], slot.spec.url)
         snapshot = read_snapshot(device, slot.spec.pin)
         slot.snapshot = snapshot
         slot.error = None
