@@ -23,9 +23,10 @@ from typing import Any
 from appliance.calendar.stage import Stage
 from appliance.clearing.backoff import retry_delay
 from appliance.clearing.job import BackupPort, BureauPort, ClearingJob
-from appliance.clearing.journal import Journal, pin_digest
+from appliance.clearing.journal import Journal
 from appliance.clearing.outcomes import Outcome, OutcomeKind
-from appliance.devices.errors import DeviceError, PinRejected
+from appliance.clearing.pins import verify_pin_once
+from appliance.devices.errors import DeviceError
 from appliance.devices.messages import describe
 from appliance.devices.models import Identity
 from appliance.devices.nisec import NisecDevice
@@ -251,12 +252,14 @@ class Engine:
             )
 
     def _snapshot(self, slot: Slot, device: NisecDevice) -> DeviceSnapshot:
-        identity = device.identify()
         # A PIN this device rejected is never sent again, not even to read the status.
-        rejection = self.journal.pin_rejection(identity.device_no)
-        if rejection is not None and rejection[0] == pin_digest(identity.device_no, slot.spec.pin):
-            raise PinRejected(rejection[1], slot.spec.url)
-        snapshot = read_snapshot(device, slot.spec.pin)
+        snapshot = read_snapshot(
+            device,
+            slot.spec.pin,
+            lambda identity: verify_pin_once(
+                device, self.journal, identity.device_no, slot.spec.pin
+            ),
+        )
         slot.snapshot = snapshot
         slot.error = None
         self.emit({"event": "device", "url": slot.spec.url, "present": True, **snapshot.to_json()})

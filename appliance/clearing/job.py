@@ -21,8 +21,9 @@ from typing import Any, Protocol
 
 from appliance.calendar.stage import Stage, TypeStatus, derive_status
 from appliance.clearing import classify
-from appliance.clearing.journal import JobRecord, Journal, pin_digest
+from appliance.clearing.journal import JobRecord, Journal
 from appliance.clearing.outcomes import Outcome
+from appliance.clearing.pins import verify_pin_once
 from appliance.clearing.steps import JobStep
 from appliance.devices import errors as dev
 from appliance.devices.models import (
@@ -230,7 +231,7 @@ class ClearingJob:
             raise dev.TrainingDevice("", device.url)
         if self.expected_taxpayer and identity.taxpayer_id != self.expected_taxpayer:
             raise Stop(classify.taxpayer_mismatch(identity, self.expected_taxpayer))
-        self._verify_pin_once()
+        verify_pin_once(device, self.journal, identity.device_no, self.pin)
         clock = device.read_clock()
         monitors = {t: device.monitor(t) for t in device.invoice_types()}
         statuses = {t: derive_status(t, clock, m.kpjzsj, m.zxbsrq) for t, m in monitors.items()}
@@ -281,23 +282,6 @@ class ClearingJob:
                 "lock_before": {t: statuses[t].lock_at.isoformat() for t in types},
             },
         )
-
-    def _verify_pin_once(self) -> None:
-        """Verify the PIN, unless this very PIN was rejected before: then never send it."""
-        device_no = self._ident().device_no
-        rejection = self.journal.pin_rejection(device_no)
-        if rejection is not None and rejection[0] == pin_digest(device_no, self.pin):
-            raise dev.PinRejected(rejection[1], self.device.url)
-        try:
-            self.device.verify_pin(self.pin)
-        except dev.PinRejected as exc:
-            self.journal.record_pin_rejection(device_no, self.pin, exc.tries_left)
-            raise
-        except dev.CertificateLocked:
-            self.journal.record_pin_rejection(device_no, self.pin, 0)
-            raise
-        if rejection is not None:
-            self.journal.clear_pin_rejection(device_no)
 
     def _resume(self, pending: JobRecord, monitors: dict[str, MonitorData]) -> None:
         """Continue a journaled job; notice a device that moved past its period meanwhile."""

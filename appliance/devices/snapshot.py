@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -75,12 +76,21 @@ class DeviceSnapshot:
         }
 
 
-def read_snapshot(device: NisecDevice, pin: str) -> DeviceSnapshot:
-    """Read identity, clock and every type's monitor data (verifying ``pin`` once)."""
+def read_snapshot(
+    device: NisecDevice, pin: str, verify: Callable[[Identity], None] | None = None
+) -> DeviceSnapshot:
+    """Read identity, clock and every type's monitor data.
+
+    The PIN is verified once, by ``verify`` when given (the daemon's guarded verification, which
+    never re-sends a rejected PIN), else directly.
+    """
     identity = device.identify()
     clock = device.read_clock()
     types = device.invoice_types()
-    device.verify_pin(pin)
+    if verify is not None:
+        verify(identity)
+    else:
+        device.verify_pin(pin)
     snaps = []
     for type_code in types:
         monitor = device.monitor(type_code)
