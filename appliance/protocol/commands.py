@@ -129,7 +129,7 @@ class Command:
         self.response = Layout(response)
         self.needs_pin = needs_pin
         self.repeatable = repeatable
-        self.allocation = self.response.max_size + TRAILER_SIZE if response else 0
+        self.allocation = self.response.max_size + TRAILER_SIZE
 
     def __repr__(self) -> str:
         return "Command(0x%02x %s)" % (self.op, self.name)
