@@ -1,0 +1,41 @@
+# mypy: disable-error-code="type-arg"
+# (The state is a JSON object, a bare dict: core code cannot import typing for Any.)
+"""What the device needs from the machine it runs on: a clock, and somewhere to keep its state."""
+
+import time
+
+
+class HostClock:
+    """The host's clock: Unix epoch seconds (the device adds its own offset)."""
+
+    __slots__ = ()
+
+    def now(self) -> int:
+        """Return the host's Unix epoch seconds."""
+        return int(time.time())
+
+
+class FixedClock(HostClock):
+    """A host clock that stands still until moved: for tests and scripted sessions."""
+
+    __slots__ = ("epoch",)
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def now(self) -> int:
+        """Return the epoch seconds it was set to."""
+        return self.epoch
+
+    def advance(self, seconds: int) -> None:
+        """Move the clock forward."""
+        self.epoch += seconds
+
+
+class StateSink:
+    """Where a changed state goes; this one keeps nothing (a state that lives in memory only)."""
+
+    __slots__ = ()
+
+    def save(self, state: dict) -> None:
+        """Keep ``state`` (here: nowhere)."""
