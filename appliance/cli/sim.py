@@ -6,7 +6,7 @@ import argparse
 import importlib
 
 # Simulator commands, each a module with ``register(subparsers)`` under ``qingka sim``.
-SIM_MODULES: tuple[str, ...] = ("simulators.bureau.cli",)
+SIM_MODULES: tuple[str, ...] = ("simulators.bureau.cli", "simulators.device.cli")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
