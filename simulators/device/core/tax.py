@@ -105,10 +105,17 @@ def write_clearing(state: dict, blob: bytes) -> dict | int:
     for code in types:
         if code not in state["types"]:
             return sense.SW_CLEARING_MISMATCH
-    # 5. applied before: every listed type already locks at or after the new lock moment
+    # 5. applied before: every listed type already holds exactly this lock moment and window
+    # (older clearing data replayed later does not match and fails the period check below)
     pending = []
     for code in types:
-        if state["types"][code]["monitor"]["kpjzsj"] < data["kpjzsj"]:
+        monitor = state["types"][code]["monitor"]
+        applied = (monitor["kpjzsj"], monitor["bsqsrq"], monitor["bszzrq"]) == (
+            data["kpjzsj"],
+            data["bsqsrq"],
+            data["bszzrq"],
+        )
+        if not applied:
             pending.append(code)
     if not pending:
         return sense.SW_ALREADY_CLEARED
@@ -120,13 +127,16 @@ def write_clearing(state: dict, blob: bytes) -> dict | int:
         # 7. that window was reported
         if not monitor["zxbsrq"] or monitor["zxbsrq"] <= monitor["bszzrq"]:
             return sense.SW_NOT_REPORTED
-    # 8. the new lock moment is later (given by 5 for the pending types) and the new window is
-    # the month after the period
+    # 8. the new lock moment is later than the current one and the new window is the month
+    # after the period
     year, month = dates.month_from_index(dates.period_index(data["period"]) + 1)
     if data["bsqsrq"] != dates.first_day(year, month) or data["bszzrq"] != dates.last_day(
         year, month
     ):
         return sense.SW_CLEARING_MISMATCH
+    for code in pending:
+        if data["kpjzsj"] <= state["types"][code]["monitor"]["kpjzsj"]:
+            return sense.SW_CLEARING_MISMATCH
     for code in pending:
         _apply(state, code, data)
     return {"types": sorted(types), "kpjzsj": data["kpjzsj"]}
