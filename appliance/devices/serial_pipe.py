@@ -83,7 +83,12 @@ class SerialPipe:
             if time.monotonic() >= deadline:
                 return None
             try:
-                chunk = self._port.read(_READ_CHUNK)
+                # One byte blocks until the reply starts (or the short timeout); then take what
+                # has arrived. Asking for a whole chunk would wait out the timeout every time.
+                chunk = self._port.read(1)
+                waiting = self._port.in_waiting if chunk else 0
+                if waiting:
+                    chunk += self._port.read(min(waiting, _READ_CHUNK))
             except (serial.SerialException, OSError) as exc:
                 raise DeviceGone(f"serial line lost: {exc}", self.name) from exc
             if chunk:

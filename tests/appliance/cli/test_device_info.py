@@ -1,0 +1,93 @@
+"""``qingka devices`` and ``qingka device-info`` as a person or a script runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+QINGKA = Path(sys.executable).parent / "qingka"
+NOW = "now=2026-11-05T10:00&latency=0"
+
+
+def qingka(*args: str, lang: str = "zh") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QINGKA_LANG": lang}
+    return subprocess.run(
+        [str(QINGKA), *args], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+
+
+def test_multi_type_json_shows_three_types_with_lock_dates_and_stages() -> None:
+    result = qingka("device-info", f"sim://multi-type?{NOW}", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["taxpayer_id"] == "91420103MA0000000A"
+    assert [t["type"] for t in data["types"]] == ["004", "007", "026"]
+    for row in data["types"]:
+        assert row["stage"] == "needs-report"
+        assert row["lock_date"] == "2026-11-16"
+        assert row["days_to_lock"] == 11
+
+
+def test_readable_text() -> None:
+    result = qingka("device-info", f"sim://already-cleared?{NOW}")
+    assert result.returncode == 0, result.stderr
+    assert "武汉江汉示范商贸有限公司" in result.stdout
+    assert "已清卡" in result.stdout
+    assert "2026-12-15" in result.stdout
+    english = qingka("device-info", f"sim://already-cleared?{NOW}", lang="en")
+    assert "cleared" in english.stdout
+    assert "Locks on: 2026-12-15" in english.stdout
+
+
+def test_wrong_pin_fails_plainly_with_tries_left() -> None:
+    result = qingka("device-info", f"sim://wrong-pin?{NOW}")
+    assert result.returncode == 3
+    assert "还剩 2 次机会" in result.stderr
+    assert "[D-101]" in result.stderr
+    assert "Traceback" not in result.stderr
+    english = qingka("device-info", f"sim://wrong-pin?{NOW}", lang="en")
+    assert "2 tries left" in english.stderr
+
+
+def test_wrong_pin_json_error() -> None:
+    result = qingka("device-info", f"sim://wrong-pin?{NOW}", "--json")
+    assert result.returncode == 3
+    assert json.loads(result.stdout)["error"]["code"] == "D-101"
+
+
+def test_pin_file(tmp_path: Path) -> None:
+    pin = tmp_path / "pin"
+    pin.write_text("13572468\n")
+    pin.chmod(0o600)
+    result = qingka("device-info", f"sim://wrong-pin?{NOW}", "--pin-file", str(pin), "--json")
+    assert result.returncode == 0, result.stderr
+
+
+def test_bad_address_and_unknown_scenario() -> None:
+    for url in ("ftp://x", "usb://zz:01", "sim://no-such-scenario"):
+        result = qingka("device-info", url)
+        assert result.returncode == 3
+        assert "[D-006]" in result.stderr, result.stderr
+
+
+def test_no_usb_device_plugged_in() -> None:
+    result = qingka("devices", "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == []
+    gone = qingka("device-info", "usb://1432:07d0")
+    assert gone.returncode == 3
+    assert "[D-002]" in gone.stderr
+
+
+def test_capture_flag(tmp_path: Path) -> None:
+    capture = tmp_path / "c.jsonl"
+    live = qingka("device-info", f"sim://needs-clearing?{NOW}", "--json", "--capture", str(capture))
+    replay = qingka("device-info", f"replay://{capture}", "--json")
+    assert replay.returncode == 0, replay.stderr
+    live_data, replay_data = json.loads(live.stdout), json.loads(replay.stdout)
+    live_data.pop("url")
+    replay_data.pop("url")
+    assert live_data == replay_data
