@@ -1,0 +1,1 @@
+"""Storage on the data partition: the database (journal, history, outbox) and the backups."""
