@@ -14,6 +14,7 @@ from collections.abc import Sequence
 # Command modules, in the order ``qingka --help`` lists them.
 COMMAND_MODULES = (
     "appliance.cli.devices",
+    "appliance.cli.backup",
     "appliance.cli.sim",
 )
 

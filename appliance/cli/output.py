@@ -12,6 +12,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and its outcome is a failure (see the command's help)
 EXIT_USAGE = 2  # argparse's own code for bad arguments
 EXIT_DEVICE = 3  # the device could not be read or refused
+EXIT_STORAGE = 4  # the data partition or a backup could not be used
 
 
 def default_lang() -> str:

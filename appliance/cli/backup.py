@@ -1,0 +1,208 @@
+"""``qingka backup list | verify | export DIR``: the period backups kept on the data partition."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from appliance.cli.output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_STORAGE,
+    default_lang,
+    print_error,
+    print_json,
+)
+from appliance.storage.backups import BackupStore
+from appliance.storage.errors import ExportNotRecorded, StorageError, describe
+from appliance.storage.export import read_archive_manifest
+from appliance.storage.records import PeriodBackup, PeriodCheck, Problem, period_text
+from appliance.storage.words import PROBLEM_WORDS
+
+# Where the daemon keeps its data partition unless its configuration says otherwise.
+DEFAULT_DATA_DIR = Path("/var/lib/qingka")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``backup`` with its ``list``, ``verify`` and ``export`` actions."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        metavar="DIR",
+        help=f"the box's data folder (default {DEFAULT_DATA_DIR})",
+    )
+    common.add_argument("--json", action="store_true", help="print JSON for machines")
+    parser = subparsers.add_parser("backup", help="list, verify or export the period backups")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", parents=[common], help="list the backed-up periods")
+    listing.set_defaults(handler=guarded(run_list))
+
+    verify = actions.add_parser(
+        "verify",
+        parents=[common],
+        help="recheck every checksum; exit 1 if a file is missing, corrupt or extra",
+    )
+    verify.set_defaults(handler=guarded(run_verify))
+
+    export = actions.add_parser(
+        "export",
+        parents=[common],
+        help="write a .zip of the backups into DIR and mark them exported; "
+        "exit 1 if damaged files had to be left out",
+    )
+    export.add_argument("dest", type=Path, metavar="DIR", help="folder to write the .zip into")
+    export.add_argument("--device", metavar="DEVICE_NO", help="export only this device")
+    export.set_defaults(handler=guarded(run_export))
+
+
+def guarded(
+    run: Callable[[argparse.Namespace, BackupStore], int],
+) -> Callable[[argparse.Namespace], int]:
+    """Wrap an action so a storage error prints one plain sentence and exits non-zero."""
+
+    def handler(args: argparse.Namespace) -> int:
+        lang = default_lang()
+        try:
+            return run(args, BackupStore(args.data_dir))
+        except ExportNotRecorded as exc:
+            report_error(args, exc, lang, {"archive": str(exc.archive)})
+            return EXIT_STORAGE
+        except StorageError as exc:
+            report_error(args, exc, lang, {})
+            return EXIT_STORAGE
+
+    return handler
+
+
+def report_error(
+    args: argparse.Namespace, exc: StorageError, lang: str, extra: dict[str, Any]
+) -> None:
+    """Print a storage error: JSON on standard output if asked, a sentence on standard error."""
+    if args.json:
+        print_json({"error": {"code": exc.code, "message": describe(exc, lang), **extra}})
+    if "archive" in extra:
+        print(f"已导出到 / exported to: {extra['archive']}")
+    print_error(describe(exc, lang))
+
+
+def local_time(moment: datetime | None) -> str:
+    """Return a moment in the box's time zone, to the minute."""
+    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def human_size(size: int) -> str:
+    """Return a byte count the way a person reads it."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / 1024 / 1024:.1f} MiB"
+
+
+def run_list(args: argparse.Namespace, store: BackupStore) -> int:
+    """Print every backed-up period."""
+    periods = store.periods()
+    if args.json:
+        print_json(
+            {"backups_dir": str(store.backups_dir), "periods": [p.to_json() for p in periods]}
+        )
+        return EXIT_OK
+    print(f"备份目录 / backup folder: {store.backups_dir}")
+    if not periods:
+        print("还没有备份 / no backups yet")
+        return EXIT_OK
+    device = ""
+    for backup in periods:
+        if backup.device_no != device:
+            device = backup.device_no
+            print(f"设备 / device {device}")
+        print_period(backup)
+    return EXIT_OK
+
+
+def print_period(backup: PeriodBackup) -> None:
+    """Print one period and its files."""
+    when = period_text(backup.period)
+    if backup.manifest_error:
+        print(f"  {when}  清单无法读取 / manifest unreadable ({backup.manifest_error})")
+        print("    请运行 qingka backup verify / run qingka backup verify")
+        return
+    exported = (
+        f"已导出 / exported {local_time(backup.exported_at)}"
+        if backup.exported
+        else "未导出 / not exported"
+    )
+    print(
+        f"  {when}  {len(backup.files)} 个文件 / files  {human_size(backup.size)}"
+        f"  保存于 / saved {local_time(backup.created_at)}  {exported}"
+    )
+    for item in backup.files:
+        print(
+            f"    {item.name:<24} {item.kind:<14} {human_size(item.size):>10}"
+            f"  sha256 {item.sha256[:16]}…"
+        )
+
+
+def run_verify(args: argparse.Namespace, store: BackupStore) -> int:
+    """Recheck every stored file and print what is wrong, per period."""
+    report = store.verify()
+    if args.json:
+        print_json(report.to_json())
+    else:
+        if not report.periods:
+            print("还没有备份 / no backups yet")
+        for check in report.periods:
+            print_check(check)
+        print(
+            f"共 / total: {len(report.periods)} 个期间 / periods, "
+            f"{report.verified} 个文件校验通过 / files verified, "
+            f"{report.problem_count} 个问题 / problems"
+        )
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def problem_line(problem: Problem, name: str, reason: str) -> str:
+    """Return one problem in plain words, Chinese first."""
+    label_zh, label_en, text_zh, text_en = PROBLEM_WORDS[problem]
+    detail = f" ({reason})" if reason else ""
+    return f"{label_zh} / {label_en}: {name} — {text_zh} / {text_en}{detail}"
+
+
+def print_check(check: PeriodCheck) -> None:
+    """Print one period's verification."""
+    head = f"{period_text(check.period)}  设备 / device {check.device_no}"
+    if check.manifest_error:
+        print(f"{head}: 清单损坏 / manifest damaged ({check.manifest_error})")
+        return
+    state = "正常 / OK" if check.ok else "有问题 / PROBLEMS"
+    print(f"{head}: {state}, {check.verified} 个文件校验通过 / files verified")
+    for item in check.problems:
+        print(f"    {problem_line(item.problem, item.name, item.reason)}")
+
+
+def run_export(args: argparse.Namespace, store: BackupStore) -> int:
+    """Write the archive and print where it is and what it holds."""
+    path = store.export(args.dest, args.device)
+    manifest = read_archive_manifest(path)
+    raw = [entry for entry in manifest["files"] if "kind" in entry]
+    periods = {(entry["device_no"], entry["period"]) for entry in raw}
+    problems = manifest["problems"]
+    if args.json:
+        print_json(
+            {"archive": str(path), "periods": len(periods), "files": len(raw), "problems": problems}
+        )
+    else:
+        print(f"已导出到 / exported to: {path}")
+        print(f"  {len(periods)} 个期间 / periods, {len(raw)} 个文件 / files")
+        if problems:
+            print("以下文件已损坏或丢失，未导出 / damaged or missing, not exported:")
+        for item in problems:
+            name = f"{item['device_no']} {period_text(item['period'])} {item['name'] or '-'}"
+            print(f"    {problem_line(Problem(item['problem']), name, item['reason'])}")
+    return EXIT_FAILED if problems else EXIT_OK
