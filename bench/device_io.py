@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from appliance.devices.urls import open_device
@@ -62,7 +63,11 @@ def driver_overhead(commands: int) -> tuple[list[float], list[float]]:
     with device:
         device.identify()
         device.verify_pin(DEFAULT_PIN)
-        calls = [device.read_clock, device.identify, lambda: device.monitor("026")]
+        calls: list[Callable[[], object]] = [
+            device.read_clock,
+            device.identify,
+            lambda: device.monitor("026"),
+        ]
         for index in range(commands):
             call = calls[index % len(calls)]
             before = backend.latency.modeled_seconds
