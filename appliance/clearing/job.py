@@ -36,6 +36,7 @@ from appliance.devices.models import (
 )
 from appliance.devices.nisec import NisecDevice
 from appliance.protocol import commands
+from appliance.storage.errors import BackupNotFound
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -71,6 +72,9 @@ class BackupPort(Protocol):
         description: str = "",
     ) -> object:
         """Store one file of a period durably."""
+
+    def load(self, device_no: str, period: int, name: str) -> bytes:
+        """Return a stored file (``BackupNotFound`` if there is none)."""
 
 
 class JobInterrupted(Exception):
@@ -335,15 +339,17 @@ class ClearingJob:
             device_no, period, "monitor-before.json", monitor_json.encode(), "monitor"
         )
         for type_code in self.values["types"]:
-            summary = self.device.read_summary(type_code)
-            self.backups.save(
-                device_no,
-                period,
-                f"summary-{type_code}.bin",
-                summary.raw,
-                "raw-device",
-                f"read_summary response of invoice type {type_code}",
-            )
+            summary = self._stored_summary(type_code)
+            if summary is None:
+                summary = self.device.read_summary(type_code)
+                self.backups.save(
+                    device_no,
+                    period,
+                    f"summary-{type_code}.bin",
+                    summary.raw,
+                    "raw-device",
+                    f"read_summary response of invoice type {type_code}",
+                )
             readable = {k: v for k, v in summary.fields.items() if k != "signature"}
             readable["signature"] = summary.signature.hex()
             self.backups.save(
@@ -361,6 +367,28 @@ class ClearingJob:
                 "period": summary.period,
             }
         self._set_step(JobStep.UPLOAD, {"summaries": summaries})
+
+    def _stored_summary(self, type_code: str) -> Summary | None:
+        """Return the summary an interrupted BACKUP already stored, if any.
+
+        Once a summary is on flash it is the evidence of the period: a second read would carry a
+        fresh device signature, and two different files for one period must never exist.
+        """
+        try:
+            raw = self.backups.load(
+                self.device_no, int(self.values["period"]), f"summary-{type_code}.bin"
+            )
+        except BackupNotFound:
+            return None
+        fields: dict[str, Any] = commands.SUMMARY_LAYOUT.decode(raw)
+        return Summary(
+            type_code=type_code,
+            period=int(fields["period"]),
+            fields=fields,
+            raw=raw,
+            signed=commands.signed_bytes(commands.SUMMARY_LAYOUT, fields),
+            signature=bytes(fields["signature"]),
+        )
 
     def _summary(self, type_code: str) -> Summary:
         """Rebuild a journaled summary (a resumed job uploads exactly what it backed up)."""
@@ -401,6 +429,14 @@ class ClearingJob:
         self._expect(JobStep.CLEAR_REQUEST)
         self._certificate_and_handshake()
         period = int(self.values["period"])
+        try:
+            # An interrupted CLEAR_REQUEST may have stored the data already: use that one, so
+            # the box never holds two different clearing data for one period.
+            blob = self.backups.load(self.device_no, period, "clearing-data.bin")
+            self._set_step(JobStep.WRITE_BACK, {"clearing_data": blob.hex()})
+            return
+        except BackupNotFound:
+            pass
         blob = self.bureau.request_clearing(self._ident(), period, list(self.values["types"]))
         self.backups.save(
             self.device_no,
