@@ -15,6 +15,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "appliance.cli.devices",
     "appliance.cli.backup",
+    "appliance.cli.daemon",
     "appliance.cli.sim",
 )
 
