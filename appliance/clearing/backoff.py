@@ -9,9 +9,8 @@ from appliance.clearing.outcomes import Outcome, OutcomeKind
 RETRY_SCHEDULE_S = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0)
 # After a declaration refusal the shop may file at any moment: look again every hour.
 DECLARATION_RECHECK_S = 3600.0
-# Codes of refusals that the shop's own filing resolves (bureau declaration missing/mismatched,
-# nothing uploaded or outside the filing period).
-DECLARATION_CODES = frozenset({"B-201", "B-202", "B-203"})
+# The mark classify puts on outcomes that the shop's own filing resolves.
+RECHECK_DECLARATION = "declaration"
 
 
 def retry_delay(outcome: Outcome, consecutive_failures: int) -> float | None:
@@ -19,6 +18,9 @@ def retry_delay(outcome: Outcome, consecutive_failures: int) -> float | None:
     if outcome.kind is OutcomeKind.RETRY_LATER:
         index = min(max(consecutive_failures, 1), len(RETRY_SCHEDULE_S)) - 1
         return RETRY_SCHEDULE_S[index]
-    if outcome.kind is OutcomeKind.NEEDS_HUMAN and outcome.code in DECLARATION_CODES:
+    if (
+        outcome.kind is OutcomeKind.NEEDS_HUMAN
+        and outcome.extra.get("recheck") == RECHECK_DECLARATION
+    ):
         return DECLARATION_RECHECK_S
     return None

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Protocol, runtime_checkable
 
+from appliance.bureau import errors as bureau
+from appliance.clearing.backoff import RECHECK_DECLARATION
 from appliance.clearing.outcomes import Outcome, OutcomeKind
 from appliance.clearing.steps import JobStep
 from appliance.devices import errors as dev
@@ -42,11 +44,14 @@ J_INTERNAL = "J-500"
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, dev.TRANSIENT_ERRORS):
         return True
-    # Bureau errors mark transience by type (TransientError); imported lazily to keep the
-    # job importable without the bureau package in device-only tools.
-    from appliance.bureau.errors import TRANSIENT_ERRORS as BUREAU_TRANSIENT  # noqa: PLC0415
+    return isinstance(exc, bureau.TRANSIENT_ERRORS)
 
-    return isinstance(exc, BUREAU_TRANSIENT)
+
+def _filing_resolves(exc: BaseException) -> bool:
+    """Tell whether the shop's own filing (申报) can lift this refusal."""
+    return isinstance(
+        exc, (bureau.DeclarationMissing, bureau.DeclarationMismatched, bureau.NotFilingPeriod)
+    )
 
 
 def outcome_for(exc: BaseException, device_no: str, period: int | None, step: JobStep) -> Outcome:
@@ -79,6 +84,7 @@ def outcome_for(exc: BaseException, device_no: str, period: int | None, step: Jo
         kind = OutcomeKind.RETRY_LATER
     else:
         kind = OutcomeKind.NEEDS_HUMAN
+    extra = {"recheck": RECHECK_DECLARATION} if _filing_resolves(exc) else {}
     return Outcome(
         kind=kind,
         code=str(exc.code),
@@ -89,6 +95,7 @@ def outcome_for(exc: BaseException, device_no: str, period: int | None, step: Jo
         device_no=device_no,
         period=period,
         detail=f"during {step.value}: {exc}",
+        extra=extra,
     )
 
 

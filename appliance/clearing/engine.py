@@ -16,8 +16,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from appliance.calendar.stage import Stage
@@ -316,14 +316,17 @@ class Engine:
             stop=self.stop_event,
         )
         outcome = job.run()
-        slot.last_outcome = outcome
+        delay = None
         if outcome.kind.success or outcome.kind is OutcomeKind.NOT_DUE:
             slot.failures = 0
-            slot.next_job = None
         else:
             slot.failures += 1
             delay = retry_delay(outcome, slot.failures)
-            slot.next_job = None if delay is None else self.monotonic() + delay
+        slot.next_job = None if delay is None else self.monotonic() + delay
+        if delay is not None:
+            outcome = replace(outcome, retry_at=datetime.now() + timedelta(seconds=delay))
+        slot.last_outcome = outcome
+        self.emit({"event": "outcome", "url": slot.spec.url, **outcome.to_json()})
         slot.next_check = self.monotonic() + (
             0.0 if outcome.kind.success else self.check_interval_s
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -186,7 +186,7 @@ class ClearingJob:
     # -- running ----------------------------------------------------------------------------
 
     def run(self) -> Outcome:
-        """Run (or resume) the job to an outcome, record it and emit it."""
+        """Run (or resume) the job to an outcome and record it (the caller announces it)."""
         try:
             outcome = self._run()
         except Stop as stop:
@@ -195,8 +195,9 @@ class ClearingJob:
             outcome = classify.interrupted(self.device_no, self._period())
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome people can read
             outcome = classify.outcome_for(exc, self.device_no, self._period(), self.step)
+        if not outcome.device_no:
+            outcome = replace(outcome, device_no=self.device_no)
         self.journal.record_outcome(self.device_no or self.device.url, outcome, self.record)
-        self._emit({"event": "outcome", "device_no": self.device_no, **outcome.to_json()})
         return outcome
 
     def _period(self) -> int | None:
