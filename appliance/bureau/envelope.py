@@ -43,7 +43,8 @@ MAX_BODY = 32 * 1024
 MAX_ENVELOPE = 64 * 1024
 
 _CANONICAL_TAG = "QINGKA-BUREAU-ENVELOPE/1"
-_SERVICE = re.compile(r"[A-Z][A-Z_]{0,31}")
+# Empty only in the answer to a request the bureau could not read at all.
+_SERVICE = re.compile(r"(?:[A-Z][A-Z_]{0,31})?")
 _TAXPAYER = re.compile(r"[0-9A-Z]{0,20}")
 _DEVICE = re.compile(r"[0-9A-Za-z]{0,12}")
 _SEND_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
@@ -193,8 +194,8 @@ def decode(data: bytes, *, answer: bool, max_bytes: int = MAX_ENVELOPE) -> Envel
         signature = base64.b64decode(
             xmlcodec.value(parts["signature"], _SIGNATURE, {"alg": SIGNATURE_ALG})
         )
-    elif not _BUSINESS_ID.fullmatch(header.business_id):
-        raise XmlError("request without a business id")
+    elif not header.service or not _BUSINESS_ID.fullmatch(header.business_id):
+        raise XmlError("request without a service id or business id")
     body = _decode_body(xmlcodec.value(parts["body"], _BASE64))
     digest = xmlcodec.value(parts["digest"], _DIGEST, {"alg": DIGEST_ALG})
     envelope = Envelope(header, body, code, message, signature)

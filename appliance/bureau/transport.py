@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from appliance.bureau.errors import (
@@ -95,22 +96,25 @@ class Transport:
                 f"{url} announced {declared} bytes, above the cap of {self.max_response_bytes}"
             )
         data = bytearray()
-        try:
-            for chunk in response.iter_content(_CHUNK):
-                data += chunk
-                if len(data) > self.max_response_bytes:
-                    raise GarbledResponse(f"{url} answered more than {self.max_response_bytes} B")
-                if self.monotonic() > deadline:
-                    raise BureauTimeout(f"{url} took too long to send its answer")
-        except requests.exceptions.ConnectionError as exc:
-            # iter_content reports a read timeout as a ConnectionError.
-            if "timed out" in str(exc).lower():
-                raise BureauTimeout(f"{url}: {exc}") from exc
-            raise NetworkError(f"{url}: connection lost during the answer: {exc}") from exc
-        except requests.exceptions.ChunkedEncodingError as exc:
-            raise NetworkError(f"{url}: answer cut short: {exc}") from exc
-        except requests.exceptions.RequestException as exc:
-            raise NetworkError(f"{url}: {exc}") from exc
+        # read1 returns whatever has arrived instead of waiting for a whole chunk, so the
+        # deadline is checked at every piece of a trickled answer.
+        stream: urllib3.HTTPResponse = response.raw
+        while True:
+            try:
+                chunk = stream.read1(_CHUNK)
+            except urllib3.exceptions.ReadTimeoutError as exc:
+                raise BureauTimeout(f"{url}: answer stalled: {exc}") from exc
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise NetworkError(f"{url}: answer cut short: {exc}") from exc
+            if not chunk:
+                break
+            data += chunk
+            if len(data) > self.max_response_bytes:
+                raise GarbledResponse(f"{url} answered more than {self.max_response_bytes} B")
+            if self.monotonic() > deadline:
+                raise BureauTimeout(f"{url} took too long to send its answer")
+        if declared.isdigit() and len(data) != int(declared):
+            raise NetworkError(f"{url}: answer of {len(data)} bytes, {declared} announced")
         return bytes(data)
 
 

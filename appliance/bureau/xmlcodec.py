@@ -16,6 +16,7 @@ from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
 from defusedxml import ElementTree as SafeElementTree
 
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
 
 
 class XmlError(ValueError):
@@ -34,9 +35,13 @@ def parse(data: bytes, root: str, max_bytes: int) -> Element:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise XmlError(f"{root} document is not UTF-8: {exc}") from None
+    declared = _ENCODING.match(data)
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+        raise XmlError(f"{root} document declares encoding {declared.group(1)!r}, not UTF-8")
     try:
         element = SafeElementTree.fromstring(data, forbid_dtd=True)
-    except (ParseError, ValueError) as exc:  # DefusedXmlException is a ValueError
+    except (ParseError, ValueError, LookupError) as exc:
+        # DefusedXmlException is a ValueError; LookupError is an encoding Python lacks.
         raise XmlError(f"{root} document is not well-formed XML: {exc}") from None
     if element.tag != root:
         raise XmlError(f"root element <{element.tag}> where <{root}> was expected")

@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,6 +30,9 @@ TLS_HANDSHAKE_SECONDS = 10.0
 # A keep-alive connection idle this long is closed; also bounds a client sending its body
 # byte by byte.
 IDLE_SECONDS = 30.0
+# How much of a refused oversized body is read and dropped before closing, and for how long.
+_DRAIN_BYTES = 1024 * 1024
+_DRAIN_SECONDS = 2.0
 _PATH = re.compile(r"/([a-z]{2,20})/service")
 _AUTHORITY_BY_NAME = {name: prefix for prefix, (name, _) in AUTHORITIES.items()}
 # Enough of the envelope to find the service id for fault matching, without parsing it twice.
@@ -134,6 +138,7 @@ class BureauHandler(BaseHTTPRequestHandler):
             # Refused unread: reading it would let a client make the bureau buffer anything.
             answer = self.server.service.unread(codes.MESSAGE_TOO_LARGE, f"{length} bytes")
             self._send(413, answer, close=True)
+            self._discard(length)
             return
         data = self.rfile.read(length)
         if len(data) < length:
@@ -149,6 +154,24 @@ class BureauHandler(BaseHTTPRequestHandler):
         forced = codes.COMMUNICATION_ERROR if fault and fault.kind == "comm-error" else ""
         answer = self.server.service.handle(data, authority, forced)
         self._deliver(answer, fault)
+
+    def _discard(self, length: int) -> None:
+        """Read and drop what a refused client is still sending, within bounds.
+
+        Closing a socket with unread data makes the kernel send a reset, which could destroy
+        the refusal before the client reads it; a short lingering read avoids that.
+        """
+        remaining = min(length, _DRAIN_BYTES)
+        deadline = time.monotonic() + _DRAIN_SECONDS
+        self.connection.settimeout(_DRAIN_SECONDS)
+        try:
+            while remaining > 0 and time.monotonic() < deadline:
+                chunk = self.rfile.read1(min(remaining, 65536))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+        except OSError:
+            pass
 
     def _deliver(self, answer: bytes, fault: Fault | None) -> None:
         kind = fault.kind if fault else ""
@@ -216,4 +239,7 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
+    # No TLS 1.3 session tickets: no client resumes sessions, and without them everything the
+    # server sends after the handshake is HTTP, which keeps faults at the TCP level exact.
+    context.num_tickets = 0
     return context
