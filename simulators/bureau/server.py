@@ -104,6 +104,9 @@ class BureauHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive; POST carries the envelopes."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle's algorithm the second waits for the
+    # client's delayed ACK, 40 ms per answer.
+    disable_nagle_algorithm = True
     server_version = "BureauSim/1"
     sys_version = ""
     server: BureauServer
