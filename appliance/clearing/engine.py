@@ -326,13 +326,15 @@ class Engine:
         if delay is not None:
             outcome = replace(outcome, retry_at=datetime.now() + timedelta(seconds=delay))
         slot.last_outcome = outcome
-        self.emit({"event": "outcome", "url": slot.spec.url, **outcome.to_json()})
-        slot.next_check = self.monotonic() + (
-            0.0 if outcome.kind.success else self.check_interval_s
-        )
         if outcome.kind.success:
-            # Read the device again at once so every screen shows the new lock date.
-            slot.next_check = self.monotonic()
+            # Read the device again while it is open, so every screen shows the new lock date
+            # by the time the job is reported finished.
+            try:
+                self._snapshot(slot, device)
+            except DeviceError as exc:
+                slot.error = {"code": exc.code, "message_zh": describe(exc, "zh")}
+        slot.next_check = self.monotonic() + self.check_interval_s
+        self.emit({"event": "outcome", "url": slot.spec.url, **outcome.to_json()})
 
     # -- views for the API ----------------------------------------------------------------------
 

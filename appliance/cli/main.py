@@ -14,8 +14,11 @@ from collections.abc import Sequence
 # Command modules, in the order ``qingka --help`` lists them.
 COMMAND_MODULES = (
     "appliance.cli.devices",
+    "appliance.cli.clear",
+    "appliance.cli.status",
     "appliance.cli.backup",
     "appliance.cli.daemon",
+    "appliance.cli.demo",
     "appliance.cli.sim",
 )
 

@@ -1,0 +1,7 @@
+"""``python -m appliance`` is ``qingka``."""
+
+import sys
+
+from appliance.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,33 @@
+"""``qingka demo``: a whole clearing on simulators, no hardware and no configuration."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from appliance.cli.output import default_lang
+from appliance.demo.runner import run_demo
+from appliance.demo.scenarios import SCENARIOS
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``demo``."""
+    lines = [f"  {name:<24} {s.zh} / {s.en} → {s.expect.value}" for name, s in SCENARIOS.items()]
+    parser = subparsers.add_parser(
+        "demo",
+        help="run a clearing on simulated device and bureau",
+        description="Scenarios:\n" + "\n".join(lines),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--scenario", default="needs-clearing", choices=sorted(SCENARIOS))
+    parser.add_argument("--dir", type=Path, help="keep the demo's files in this folder")
+    parser.add_argument(
+        "--lang", choices=("zh", "en"), help="language (default: QINGKA_LANG or zh)"
+    )
+    parser.add_argument("--json", action="store_true", help="end with a JSON line of the outcome")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo."""
+    return run_demo(args.scenario, args.lang or default_lang(), args.dir, args.json)
