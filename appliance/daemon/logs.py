@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -28,10 +29,33 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+# The technician screen shows the last 200 lines; older ones are in journald.
+RECENT_LINES = 200
+
+
+class Recent(logging.Handler):
+    """Keeps the last lines in memory, for the technician screen (journald has the rest)."""
+
+    def __init__(self, size: int = RECENT_LINES) -> None:
+        super().__init__()
+        self.lines: deque[str] = deque(maxlen=size)
+        self.setFormatter(JsonLines())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep one formatted line."""
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # noqa: BLE001 - a log line that cannot be formatted is dropped
+            self.handleError(record)
+
+
+recent = Recent()
+
+
 def setup(level: int = logging.INFO) -> None:
-    """Send every log record to standard output as JSON lines."""
+    """Send every log record to standard output as JSON lines, and keep the last ones."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonLines())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [handler, recent]
     root.setLevel(level)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 from appliance.api.errors import ApiError
@@ -19,7 +20,9 @@ from appliance.api.server import ApiServer
 from appliance.clearing.bureau_adapter import BureauAdapter
 from appliance.clearing.engine import Engine, JobRunning, UnknownDevice
 from appliance.clearing.journal import Journal
+from appliance.daemon import diagnostics, logs
 from appliance.daemon.config import DaemonConfig
+from appliance.daemon.logs import RECENT_LINES
 from appliance.daemon.notify import Notifier
 from appliance.devices.ids import lookup
 from appliance.devices.models import Identity
@@ -27,6 +30,7 @@ from appliance.devices.urls import open_device
 from appliance.devices.usb_pipe import describe, find_devices
 from appliance.storage.backups import BackupStore
 from appliance.storage.database import Database
+from appliance.storage.errors import StorageError
 
 _log = logging.getLogger("qingka.daemon")
 
@@ -95,6 +99,19 @@ class Daemon:
             ),
         )
         self.server.register("backups", self._backups, ArgSchema())
+        self.server.register(
+            "export_backups",
+            self._export_backups,
+            ArgSchema(Arg("directory", str, max_len=4096), device_arg),
+        )
+        self.server.register(
+            "logs",
+            self._logs,
+            ArgSchema(
+                Arg("lines", int, required=False, default=200, minimum=1, maximum=RECENT_LINES)
+            ),
+        )
+        self.server.register("diagnostics", self._diagnostics, ArgSchema())
 
     def _status(self, args: dict[str, Any]) -> dict[str, Any]:
         status = self.engine.status()
@@ -121,6 +138,26 @@ class Daemon:
 
     def _backups(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         return [period.to_json() for period in self.backups.periods()]
+
+    def _export_backups(self, args: dict[str, Any]) -> dict[str, Any]:
+        directory = Path(args["directory"])
+        if not directory.is_absolute():
+            raise ApiError(
+                "A-400", "the export directory must be an absolute path", "导出目录必须是绝对路径"
+            )
+        try:
+            path = self.backups.export(directory, args.get("device"))
+        except StorageError as exc:
+            what_zh, _ = exc.text("zh")
+            what_en, _ = exc.text("en")
+            raise ApiError(exc.code, what_en, what_zh) from None
+        return {"path": str(path)}
+
+    def _logs(self, args: dict[str, Any]) -> list[str]:
+        return list(logs.recent.lines)[-int(args.get("lines") or RECENT_LINES) :]
+
+    def _diagnostics(self, args: dict[str, Any]) -> dict[str, Any]:
+        return diagnostics.collect(self.config, self.started)
 
     # -- running -------------------------------------------------------------------------------
 
