@@ -130,7 +130,7 @@ def print_snapshot(snapshot: DeviceSnapshot, lang: str) -> None:
         else:
             left = f"已过 {-days} 天" if zh else f"{-days} days ago"
         print()
-        print(f"  {row['type']} {row['name']}")
+        print(f"  {row['type']} {row['name'] if zh else row['name_en']}")
         print(f"    {'状态' if zh else 'Stage'}: {stage}")
         print(f"    {'锁定日期' if zh else 'Locks on'}: {row['lock_date']} ({left})")
         window = " ~ ".join(str(day) for day in row["report_window"])

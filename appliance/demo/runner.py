@@ -182,7 +182,8 @@ class Demo:
             lock_en = " (locked)" if t["locked"] else ""
             self.say(
                 f"  {t['type']} {t['name']:<10}  {zh_stage}{lock_zh:<6}  锁定日期 {t['lock_date']}",
-                f"  {t['type']} {t['name']:<10}  {en_stage}{lock_en:<9}  locks on {t['lock_date']}",
+                f"  {t['type']} {t['name_en']:<26}  {en_stage}{lock_en:<9}"
+                f"  locks on {t['lock_date']}",
             )
 
     def run(self) -> Outcome | None:

@@ -15,6 +15,12 @@ TYPE_NAMES = {
     "026": "增值税电子普通发票",
     "028": "增值税电子专用发票",
 }
+TYPE_NAMES_EN = {
+    "004": "VAT special invoice",
+    "007": "VAT ordinary invoice",
+    "026": "VAT e-invoice (ordinary)",
+    "028": "VAT e-invoice (special)",
+}
 
 
 def to_date(value: int) -> date | None:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from appliance.calendar.stage import TypeStatus, derive_status
-from appliance.devices.models import TYPE_NAMES, Identity, MonitorData
+from appliance.devices.models import TYPE_NAMES, TYPE_NAMES_EN, Identity, MonitorData
 from appliance.devices.nisec import NisecDevice
 from appliance.taxpayer import mask_taxpayer_id
 
@@ -55,6 +55,7 @@ class DeviceSnapshot:
                 {
                     "type": snap.monitor.type_code,
                     "name": TYPE_NAMES.get(snap.monitor.type_code, snap.monitor.type_code),
+                    "name_en": TYPE_NAMES_EN.get(snap.monitor.type_code, snap.monitor.type_code),
                     "stage": snap.status.stage.value,
                     "lock_at": iso(snap.status.lock_at),
                     "lock_date": iso(snap.status.lock_date),
