@@ -52,7 +52,7 @@ class BureauSimulator:
     def start(self) -> Ready:
         """Bind, start serving and write the readiness files; return where to reach it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        tls = ensure_tls(self.data_dir / "tls", [self.host])
+        tls = ensure_tls(self.data_dir, [self.host])
         self.store = Store(self.data_dir / DB_FILE)
         service = BureauService(self.store, Filing(self.store, self.calendar), self.clock.now)
         bureau = BureauServer(

@@ -19,6 +19,9 @@ from appliance.bureau.config import BureauConfig
 from simulators.bureau.ctl import AdminClient
 from simulators.bureau.ready import Ready
 
+# The readiness line is a few hundred bytes of JSON (the endpoint table is the bulk of it).
+_MAX_READY_LINE = 64 * 1024
+
 
 class BureauProcess:
     """A running simulator process; stop it with :meth:`stop` or a ``with`` block."""
@@ -95,4 +98,6 @@ def _await_ready(process: subprocess.Popen[bytes], timeout: float) -> Ready:
             if not chunk:
                 raise RuntimeError(f"bureau simulator exited with {process.wait()} before ready")
             buffered += chunk
+            if len(buffered) > _MAX_READY_LINE:
+                raise RuntimeError("bureau simulator printed no readiness line")
     return Ready.from_json(buffered.split(b"\n", 1)[0])

@@ -39,17 +39,22 @@ class Ready:
     @classmethod
     def from_json(cls, text: str | bytes) -> Ready:
         """Parse the JSON form; ``ValueError`` when it is not one."""
-        data: Any = json.loads(text)
-        if not isinstance(data, dict) or data.get("ready") is not True:
-            raise ValueError("not a bureau simulator readiness line")
-        return cls(
-            url=str(data["url"]),
-            admin_url=str(data["admin_url"]),
-            ca_cert=Path(data["ca_cert"]),
-            endpoints={str(k): str(v) for k, v in dict(data["endpoints"]).items()},
-            bureau_public_key=str(data["bureau_public_key"]),
-            pid=int(data["pid"]),
-        )
+        if len(text) > _MAX_READY_BYTES:
+            raise ValueError(f"readiness notice of {len(text)} bytes above {_MAX_READY_BYTES}")
+        try:
+            data: Any = json.loads(text)
+            if not isinstance(data, dict) or data.get("ready") is not True:
+                raise ValueError("not a bureau simulator readiness notice")
+            return cls(
+                url=str(data["url"]),
+                admin_url=str(data["admin_url"]),
+                ca_cert=Path(data["ca_cert"]),
+                endpoints={str(k): str(v) for k, v in dict(data["endpoints"]).items()},
+                bureau_public_key=str(data["bureau_public_key"]),
+                pid=int(data["pid"]),
+            )
+        except (KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"incomplete bureau simulator readiness notice: {exc!r}") from None
 
     @classmethod
     def from_dir(cls, data_dir: Path) -> Ready:

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from appliance.bureau.clearing_data import check_clearing_data, month_after
 from appliance.bureau.errors import ClearingDataRejected
@@ -24,6 +26,9 @@ def _issue(period: int = 202610, now: datetime = NOW, types: list[str] | None = 
     return issue_clearing_data(
         keys.bureau_key(), default_calendar(), now, TAXPAYER, DEVICE, period, types or ["007"]
     )
+
+
+ISSUED = _issue()
 
 
 def _resigned(raw: bytes, **changes: Any) -> bytes:
@@ -93,3 +98,18 @@ def test_forged_or_broken_data_is_rejected() -> None:
         check_clearing_data(forged, KEY, TAXPAYER, DEVICE, 202610, ("007",))
     with pytest.raises(ClearingDataRejected, match="decode"):
         check_clearing_data(raw[:40], KEY, TAXPAYER, DEVICE, 202610, ("007",))
+
+
+@given(st.binary(max_size=400))
+def test_random_bytes_are_rejected_typed(raw: bytes) -> None:
+    with pytest.raises(ClearingDataRejected):
+        check_clearing_data(raw, KEY, TAXPAYER, DEVICE, 202610, ("007",))
+
+
+@given(st.data())
+def test_any_changed_byte_is_rejected(data: st.DataObject) -> None:
+    raw = bytearray(ISSUED)
+    position = data.draw(st.integers(0, len(raw) - 1))
+    raw[position] ^= data.draw(st.integers(1, 255))
+    with pytest.raises(ClearingDataRejected):
+        check_clearing_data(bytes(raw), KEY, TAXPAYER, DEVICE, 202610, ("007",))

@@ -72,3 +72,15 @@ def test_any_region_text_is_answered_or_refused_typed(region: str) -> None:
     table = EndpointTable.per_authority("https://bureau.example")
     with contextlib.suppress(EndpointError):
         assert table.url_for(region).startswith("https://bureau.example/")
+
+
+@given(
+    st.one_of(
+        st.dictionaries(st.text(max_size=5), st.text(max_size=30), max_size=4),
+        st.lists(st.text(max_size=5), max_size=3),
+        st.integers(),
+    )
+)
+def test_any_json_table_is_a_table_or_refused_typed(data: object) -> None:
+    with contextlib.suppress(EndpointError):
+        EndpointTable.from_mapping(data)

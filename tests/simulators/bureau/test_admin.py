@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import signal
@@ -11,6 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from appliance.cli.main import main
 from simulators.bureau import BureauProcess, Ready
@@ -109,7 +112,7 @@ def test_qingka_sim_bureau_runs_until_terminated(tmp_path: Path) -> None:
     try:
         ready = _await_ready(process, 30)
         assert Ready.from_dir(tmp_path) == ready
-        assert (tmp_path / "tls" / "ca.pem").exists() and (tmp_path / "bureau.sqlite3").exists()
+        assert (tmp_path / "ca.pem").exists() and (tmp_path / "bureau.sqlite3").exists()
         assert json.loads((tmp_path / "endpoints.json").read_text())["42"].endswith("/hubei")
     finally:
         process.send_signal(signal.SIGTERM)
@@ -117,3 +120,20 @@ def test_qingka_sim_bureau_runs_until_terminated(tmp_path: Path) -> None:
         assert process.stdout is not None
         process.stdout.close()
     assert not (tmp_path / "ready.json").exists()
+
+
+@given(st.one_of(st.binary(max_size=300), st.text(max_size=300)))
+def test_readiness_notices_parse_or_fail_typed(text: str | bytes) -> None:
+    with contextlib.suppress(ValueError):
+        Ready.from_json(text)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["ready", "url", "admin_url", "ca_cert", "endpoints", "pid", "x"]),
+        st.one_of(st.booleans(), st.integers(), st.text(max_size=5), st.lists(st.integers())),
+    )
+)
+def test_incomplete_notices_are_value_errors(data: dict[str, object]) -> None:
+    with contextlib.suppress(ValueError):
+        Ready.from_json(json.dumps(data))
