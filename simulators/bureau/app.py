@@ -46,7 +46,7 @@ class BureauSimulator:
         self.faults = FaultBoard()
         self.stats = Stats()
         self.store: Store | None = None
-        self._servers: list[BureauServer | AdminServer] = []
+        self.servers: list[BureauServer | AdminServer] = []
         self._threads: list[threading.Thread] = []
 
     def start(self) -> Ready:
@@ -63,8 +63,8 @@ class BureauSimulator:
             self.stats,
         )
         admin = AdminServer(self.admin_port, self.store, self.faults, self.clock, self.stats)
-        self._servers = [bureau, admin]
-        for server in self._servers:
+        self.servers = [bureau, admin]
+        for server in self.servers:
             thread = threading.Thread(target=server.serve_forever, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -85,7 +85,7 @@ class BureauSimulator:
 
     def stop(self) -> None:
         """Stop serving, end held connections and close the store."""
-        for server in self._servers:
+        for server in self.servers:
             if isinstance(server, BureauServer):
                 server.stopping.set()
             server.shutdown()

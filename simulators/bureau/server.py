@@ -27,6 +27,9 @@ from simulators.bureau.service import BureauService
 
 _log = logging.getLogger(__name__)
 TLS_HANDSHAKE_SECONDS = 10.0
+# A thread per connection: the cap keeps a flood of connections from exhausting threads or
+# memory. Far above what the fleet-scale tests open at once.
+MAX_CONNECTIONS = 1024
 # A keep-alive connection idle this long is closed; also bounds a client sending its body
 # byte by byte.
 IDLE_SECONDS = 30.0
@@ -77,23 +80,39 @@ class BureauServer(ThreadingHTTPServer):
         self.faults = faults
         self.stats = stats
         self.stopping = threading.Event()
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, BureauHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve the connection in a thread of its own, if a slot is free; else close it."""
+        if not self._slots.acquire(blocking=False):
+            _log.warning("connection from %s refused: %d open", client_address, MAX_CONNECTIONS)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         """Run TLS and then HTTP on an accepted connection (in its own thread)."""
-        request.settimeout(TLS_HANDSHAKE_SECONDS)
         try:
-            connection = self.tls.wrap_socket(request, server_side=True)
-        except OSError as exc:  # ssl.SSLError is an OSError: a failed TLS handshake
-            _log.debug("TLS handshake with %s failed: %s", client_address, exc)
-            return
-        try:
-            connection.settimeout(IDLE_SECONDS)
-            BureauHandler(connection, client_address, self)
-        except OSError as exc:
-            _log.debug("connection with %s ended: %s", client_address, exc)
+            request.settimeout(TLS_HANDSHAKE_SECONDS)
+            try:
+                connection = self.tls.wrap_socket(request, server_side=True)
+            except OSError as exc:  # ssl.SSLError is an OSError: a failed TLS handshake
+                _log.debug("TLS handshake with %s failed: %s", client_address, exc)
+                return
+            try:
+                connection.settimeout(IDLE_SECONDS)
+                BureauHandler(connection, client_address, self)
+            except OSError as exc:
+                _log.debug("connection with %s ended: %s", client_address, exc)
+            finally:
+                connection.close()
         finally:
-            connection.close()
+            self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Log a failure of one connection; the server carries on."""

@@ -6,14 +6,18 @@ import contextlib
 import http.client
 import socket
 import ssl
+import threading
 import time
+from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from appliance.bureau import codes, envelope, messages
 from appliance.bureau.envelope import Envelope, Header
-from simulators.bureau import BureauProcess
+from simulators.bureau import BureauProcess, BureauSimulator
+from simulators.bureau.server import BureauServer
 from tests.simulators.bureau.sim_taxpayer import SimTaxpayerDevice
 
 DEVICE = SimTaxpayerDevice(0)
@@ -169,3 +173,30 @@ def test_many_bad_requests_in_a_row_on_one_connection(bureau: BureauProcess) -> 
         assert _answer_code(response.read()) in (codes.ILLEGAL_MESSAGE, codes.SESSION_INVALID)
     connection.close()
     _alive(bureau)
+
+
+def test_in_process_simulator_caps_open_connections(tmp_path: Path) -> None:
+    simulator = BureauSimulator(tmp_path, now=datetime(2026, 11, 5, 10))
+    ready = simulator.start()
+    try:
+        server = simulator.servers[0]
+        assert isinstance(server, BureauServer)
+        slots = threading.BoundedSemaphore(1)
+        server._slots = slots
+        parts = urlsplit(ready.url)
+        address = (parts.hostname or "", parts.port or 0)
+        slots.acquire()  # every slot taken, as by a connection still open
+        with (
+            socket.create_connection(address, timeout=5) as refused,
+            contextlib.suppress(ConnectionResetError),
+        ):
+            assert refused.recv(1) == b""  # closed at once
+        slots.release()
+        context = ssl.create_default_context(cafile=str(ready.ca_cert))
+        connection = http.client.HTTPSConnection(*address, context=context, timeout=5)
+        connection.request("GET", "/health")
+        assert connection.getresponse().read() == b"ok\n"  # the slot came back
+        connection.close()
+    finally:
+        simulator.stop()
+    assert not (tmp_path / "ready.json").exists()
