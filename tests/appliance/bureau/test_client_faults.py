@@ -226,3 +226,14 @@ def test_answers_signed_by_another_key_are_not_trusted(
     with pytest.raises(UntrustedResponse):
         _open(client, general)
     assert client.attempts == 1
+
+
+def test_an_answer_above_the_size_cap_is_not_read(
+    make_client: Callable[..., BureauClient], general: SimTaxpayerDevice
+) -> None:
+    client = make_client(max_response_bytes=300)
+    with pytest.raises(BureauUnavailable) as caught:
+        _open(client, general)
+    assert isinstance(caught.value.last, GarbledResponse) and "above the cap" in str(
+        caught.value.last
+    )
