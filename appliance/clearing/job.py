@@ -275,6 +275,8 @@ class ClearingJob:
         if done is not None and done.finished:
             raise Stop(classify.inconsistent(identity.device_no, period))
         locked = any(statuses[t].locked for t in types)
+        # A full or read-only data partition stops the job before the device is touched.
+        self.backups.check_writable(BACKUP_BYTES_NEEDED)
         self._set_step(
             JobStep.COPY_TAX,
             {
