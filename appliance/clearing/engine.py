@@ -40,7 +40,8 @@ BureauFactory = Callable[[Identity], BureauPort]
 
 POLICY_AUTO = "auto"
 POLICY_BUTTON = "button-only"
-WARNING_DAYS = (5, 3, 1)
+# Deadline warnings, days before the lock: each is sent once per device and lock date.
+WARNING_DAYS = (1, 3, 5)
 # How often an absent configured device is looked for again (a cheap open attempt).
 ABSENT_RECHECK_S = 5.0
 
@@ -61,6 +62,7 @@ class Slot:
     spec: DeviceSpec
     present: bool = False
     busy: bool = False
+    job_running: bool = False
     snapshot: DeviceSnapshot | None = None
     error: dict[str, Any] | None = None
     progress: dict[str, Any] | None = None
@@ -144,8 +146,7 @@ class Engine:
             return
         with self._lock:
             for url in urls - set(self.slots):
-                pin = self.discovered_pin or ""
-                self.slots[url] = Slot(DeviceSpec(url, pin))
+                self.slots[url] = Slot(DeviceSpec(url, self.discovered_pin or ""))
                 self.emit({"event": "device", "url": url, "present": True, "plugged": True})
             for url, slot in self.slots.items():
                 if url not in urls and slot.present and url.startswith("usb:"):
@@ -155,12 +156,18 @@ class Engine:
 
     def _start(self, slot: Slot, run_job: bool) -> None:
         slot.busy = True
+        slot.job_running = run_job
         slot.clear_requested = False
         thread = threading.Thread(
             target=self._work, args=(slot, run_job), name=f"device {slot.spec.url}", daemon=True
         )
         slot.thread = thread
         thread.start()
+
+    def add(self, spec: DeviceSpec) -> None:
+        """Watch one more device (checked at the next tick)."""
+        with self._lock:
+            self.slots.setdefault(spec.url, Slot(spec))
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -170,7 +177,8 @@ class Engine:
             slots = [s for s in self.slots.values() if key in (None, s.spec.url, s.device_no)]
             if not slots:
                 raise UnknownDevice(key or "no device configured")
-            if key is not None and any(s.busy and s.progress is not None for s in slots):
+            # A second tap never starts a second job: refuse while one runs or waits to.
+            if key is not None and any(s.job_running or s.clear_requested for s in slots):
                 raise JobRunning(key)
             for slot in slots:
                 slot.clear_requested = True
@@ -199,6 +207,7 @@ class Engine:
             slot.next_check = self.monotonic() + self.check_interval_s
         finally:
             slot.progress = None
+            slot.job_running = False
             slot.busy = False
 
     def _check_and_maybe_clear(self, slot: Slot, run_job: bool) -> None:
@@ -281,8 +290,11 @@ class Engine:
             status = snap.status
             if status.stage is Stage.CLEARED or status.locked:
                 continue
-            for days in WARNING_DAYS:
-                if status.days_to_lock <= days and self.journal.warn_once(
+            # The tightest threshold reached: at 2 days left that is the 3-day warning.
+            reached = [days for days in WARNING_DAYS if status.days_to_lock <= days]
+            if reached:
+                days = reached[0]
+                if self.journal.warn_once(
                     snapshot.identity.device_no, status.lock_date.isoformat(), days
                 ):
                     self.emit(
@@ -296,9 +308,9 @@ class Engine:
                             "message_en": f"{status.days_to_lock} days until the device locks",
                         }
                     )
-                    break
 
     def _run_job(self, slot: Slot, device: NisecDevice) -> None:
+        slot.job_running = True
         def emit(event: dict[str, Any]) -> None:
             if event.get("event") == "step":
                 slot.progress = event
@@ -351,6 +363,7 @@ class Engine:
                     "url": slot.spec.url,
                     "present": slot.present,
                     "busy": slot.busy,
+                    "clearing": slot.job_running or slot.clear_requested,
                     "device": slot.snapshot.to_json() if slot.snapshot else None,
                     "error": slot.error,
                     "progress": slot.progress,
