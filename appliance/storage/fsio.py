@@ -87,7 +87,14 @@ def ensure_dirs(directory: Path, created: list[Path] | None = None, mode: int = 
         missing.append(current)
         current = current.parent
     for path in reversed(missing):
-        path.mkdir(mode)
+        try:
+            path.mkdir(mode)
+        except FileExistsError:
+            # Another thread or process made it between the check and here: that is fine,
+            # as long as it is a directory; it is not ours to undo.
+            if not path.is_dir():
+                raise
+            continue
         if created is not None:
             created.append(path)
         fsync_dir(path.parent)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -301,3 +302,25 @@ def test_errors_say_themselves_in_both_languages() -> None:
     assert "overwritten" in what_en and action_en
     assert describe(error, "en").endswith("[S-004]")
     assert str(StorageError("detail", "/p")) == "/p: detail [S-000]"
+
+
+def test_concurrent_first_saves_create_the_folders_once(tmp_path: Path) -> None:
+    store = BackupStore(tmp_path / "fresh")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def save(number: int) -> None:
+        barrier.wait()
+        try:
+            store.check_writable()
+            store.save(f"6619000{number:05d}", 202610, "identity.json", b"{}", "identity")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(store.periods()) == 8
