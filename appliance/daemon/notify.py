@@ -72,8 +72,9 @@ class Notifier:
         self.notify("STATUS=" + " ".join(text.splitlines()))
 
     def watchdog(self) -> None:
-        """Tell systemd the daemon is alive."""
-        self.notify("WATCHDOG=1")
+        """Tell systemd the daemon is alive (only when systemd watches it)."""
+        if self.watchdog_usec is not None:
+            self.notify("WATCHDOG=1")
 
     def notify(self, *assignments: str) -> bool:
         """Send ``assignments`` in one datagram; return whether it was sent.
@@ -87,8 +88,10 @@ class Notifier:
         try:
             # A socket per notification, as sd_notify does: a few a minute cost nothing, and
             # there is nothing to keep open or close.
+            # Never wait on it: a service manager that stopped reading (its queue holds ten
+            # datagrams) must not stall the daemon's working loop.
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-                sock.sendto(data, self.address)
+                sock.sendto(data, socket.MSG_DONTWAIT, self.address)
         except OSError as error:
             if not self._failing:
                 _LOGGER.warning("cannot notify systemd at %r: %s", self.address, error)

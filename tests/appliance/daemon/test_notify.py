@@ -44,7 +44,7 @@ def test_the_notifications_are_the_exact_datagrams(
     systemd_socket: tuple[socket.socket, str],
 ) -> None:
     sock, address = systemd_socket
-    notifier = Notifier.from_env({"NOTIFY_SOCKET": address})
+    notifier = Notifier.from_env({"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "2000000"})
     assert notifier.enabled
     notifier.ready()
     notifier.status("清卡 2 devices")
@@ -150,3 +150,22 @@ def test_a_failure_is_logged_once_and_recovery_once(
         assert "again" in messages[1]
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_no_watchdog_pings_unless_systemd_asks(systemd_socket: tuple[socket.socket, str]) -> None:
+    sock, address = systemd_socket
+    notifier = Notifier.from_env({"NOTIFY_SOCKET": address})
+    notifier.watchdog()
+    notifier.ready()
+    assert sock.recv(4096) == b"READY=1"
+
+
+def test_a_reader_that_stopped_reading_never_blocks(
+    systemd_socket: tuple[socket.socket, str],
+) -> None:
+    _, address = systemd_socket
+    notifier = Notifier.from_env({"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"})
+    # The kernel queues a few datagrams per socket; far more must not block the sender.
+    sent = [notifier.notify("WATCHDOG=1") for _ in range(500)]
+    assert sent[0] is True
+    assert sent[-1] is False
