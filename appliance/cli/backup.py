@@ -12,10 +12,12 @@ from appliance.cli.output import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_STORAGE,
+    EXIT_USAGE,
     default_lang,
     print_error,
     print_json,
 )
+from appliance.daemon.config import ConfigError, load_config
 from appliance.storage.backups import BackupStore
 from appliance.storage.errors import ExportNotRecorded, StorageError, describe
 from appliance.storage.export import read_archive_manifest
@@ -35,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=DEFAULT_DATA_DIR,
         metavar="DIR",
         help=f"the box's data folder (default {DEFAULT_DATA_DIR})",
+    )
+    common.add_argument(
+        "--config", type=Path, help="take the data folder from the daemon's configuration file"
     )
     common.add_argument("--json", action="store_true", help="print JSON for machines")
     parser = subparsers.add_parser("backup", help="list, verify or export the period backups")
@@ -68,8 +73,15 @@ def guarded(
 
     def handler(args: argparse.Namespace) -> int:
         lang = default_lang()
+        data_dir = args.data_dir
+        if args.config is not None:
+            try:
+                data_dir = load_config(args.config).data_dir
+            except ConfigError as exc:
+                print_error(str(exc))
+                return EXIT_USAGE
         try:
-            return run(args, BackupStore(args.data_dir))
+            return run(args, BackupStore(data_dir))
         except ExportNotRecorded as exc:
             report_error(args, exc, lang, {"archive": str(exc.archive)})
             return EXIT_STORAGE

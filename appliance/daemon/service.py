@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ _log = logging.getLogger("qingka.daemon")
 
 TICK_S = 1.0
 STOP_TIMEOUT_S = 60.0
+# Backups past retention (and exported) are pruned at start and once a day after.
+PRUNE_INTERVAL_S = 24 * 3600.0
 
 
 def discover_usb() -> list[str]:
@@ -159,6 +162,16 @@ class Daemon:
     def _diagnostics(self, args: dict[str, Any]) -> dict[str, Any]:
         return diagnostics.collect(self.config, self.started)
 
+    def _prune(self) -> None:
+        """Apply the retention to the backups (never an unexported or recent one)."""
+        try:
+            removed = self.backups.prune(date.today())
+        except StorageError as exc:
+            _log.warning("pruning backups failed", extra={"fields": {"code": exc.code}})
+            return
+        for period in removed:
+            _log.info("pruned", extra={"fields": {"backup": period.to_json()}})
+
     # -- running -------------------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -171,10 +184,14 @@ class Daemon:
         self.notifier.ready()
         self.notifier.status("serving")
         _log.info("ready", extra={"fields": {"socket": str(self.config.api_socket)}})
+        pruned_at: float | None = None
         try:
             while not stop.is_set():
                 self.engine.tick()
                 self.notifier.watchdog()
+                if pruned_at is None or time.monotonic() - pruned_at >= PRUNE_INTERVAL_S:
+                    pruned_at = time.monotonic()
+                    loop.run_in_executor(None, self._prune)
                 try:
                     await asyncio.wait_for(stop.wait(), TICK_S)
                 except TimeoutError:
