@@ -1,0 +1,131 @@
+"""The kiosk's settings: the ``[kiosk]`` table of the box's configuration file.
+
+The daemon ignores this table and the kiosk reads nothing else of the file but the API socket,
+so the kiosk starts even when the daemon's part of the file is being fixed. Example::
+
+    [kiosk]
+    language = "zh"              # or "en"
+    idle_blank_minutes = 5       # 0: never blank the screen
+    operator_pin = ""            # empty: the clear button needs no PIN
+    technician_pin = "2580"
+    usb_dir = "/media/usb"       # where "export backups" writes
+    fullscreen = true
+    font = ""                    # a font file covering Chinese and Latin; empty: look for one
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from appliance.api.protocol import default_socket_path
+from kiosk_ui.catalog import DEFAULT_LANGUAGE, LANGUAGES
+
+DEFAULT_CONFIG = Path("/etc/qingka/qingka.toml")
+DEFAULT_TECHNICIAN_PIN = "2580"
+# The configuration file is a few KiB; the cap keeps a wrong path from being read whole.
+MAX_CONFIG_BYTES = 256 * 1024
+MAX_PIN_LENGTH = 12
+
+
+class SettingsError(Exception):
+    """A bad value in the ``[kiosk]`` table; ``key`` names it."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"配置错误 / configuration error: '{key}': {problem}")
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    """What the kiosk needs to know, checked."""
+
+    socket: Path
+    language: str = DEFAULT_LANGUAGE
+    idle_blank_s: float = 300.0
+    operator_pin: str | None = None
+    technician_pin: str = DEFAULT_TECHNICIAN_PIN
+    usb_dir: Path = Path("/media/usb")
+    fullscreen: bool = True
+    font: Path | None = None
+
+
+def _pin(value: Any, key: str) -> str | None:
+    if not isinstance(value, str):
+        raise SettingsError(key, "must be a string of digits")
+    if not value:
+        return None
+    if not value.isdigit() or not 4 <= len(value) <= MAX_PIN_LENGTH:
+        raise SettingsError(key, f"must be 4 to {MAX_PIN_LENGTH} digits")
+    return value
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SettingsError("(file)", f"cannot read {path}: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise SettingsError("(file)", f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError("(file)", f"{path} is not valid TOML: {exc}") from None
+
+
+def _socket(data: dict[str, Any], base: Path) -> Path:
+    api = data.get("api", {})
+    if isinstance(api, dict) and isinstance(api.get("socket"), str):
+        return base / str(api["socket"])
+    return Path(default_socket_path())
+
+
+def parse(data: dict[str, Any], base: Path, socket: Path | None = None) -> KioskSettings:
+    """Return the settings in ``data`` (a parsed configuration file found in ``base``)."""
+    table = data.get("kiosk", {})
+    if not isinstance(table, dict):
+        raise SettingsError("kiosk", "must be a table ([kiosk])")
+    language = table.get("language", data.get("language", DEFAULT_LANGUAGE))
+    if language not in LANGUAGES:
+        raise SettingsError("kiosk.language", f"must be one of {', '.join(LANGUAGES)}")
+    idle = table.get("idle_blank_minutes", 5)
+    if isinstance(idle, bool) or not isinstance(idle, int | float) or not 0 <= idle <= 24 * 60:
+        raise SettingsError("kiosk.idle_blank_minutes", "must be a number from 0 to 1440")
+    technician = _pin(table.get("technician_pin", DEFAULT_TECHNICIAN_PIN), "kiosk.technician_pin")
+    if technician is None:
+        raise SettingsError("kiosk.technician_pin", "must not be empty")
+    fullscreen = table.get("fullscreen", True)
+    if not isinstance(fullscreen, bool):
+        raise SettingsError("kiosk.fullscreen", "must be true or false")
+    usb_dir = table.get("usb_dir", "/media/usb")
+    font = table.get("font", "")
+    for key, value in (("usb_dir", usb_dir), ("font", font)):
+        if not isinstance(value, str):
+            raise SettingsError(f"kiosk.{key}", "must be a string")
+    return KioskSettings(
+        socket=socket if socket is not None else _socket(data, base),
+        language=language,
+        idle_blank_s=float(idle) * 60,
+        operator_pin=_pin(table.get("operator_pin", ""), "kiosk.operator_pin"),
+        technician_pin=technician,
+        usb_dir=base / usb_dir,
+        fullscreen=fullscreen,
+        font=base / font if font else None,
+    )
+
+
+def load(path: Path | None = None, socket: Path | None = None) -> KioskSettings:
+    """Read the settings from ``path`` (default: the box's file; a missing file means defaults).
+
+    The API socket is ``socket`` when given, else the file's ``[api] socket``, else
+    ``QINGKA_API_SOCKET`` or the box's default.
+    """
+    config = path if path is not None else Path(os.environ.get("QINGKA_CONFIG", DEFAULT_CONFIG))
+    return parse(_read(config), config.parent, socket)
