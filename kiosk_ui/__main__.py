@@ -1,0 +1,7 @@
+"""``python -m kiosk_ui``: run the touchscreen app."""
+
+import sys
+
+from kiosk_ui.main import main
+
+sys.exit(main())

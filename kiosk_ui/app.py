@@ -1,0 +1,310 @@
+"""The kiosk app: the daemon's state in, taps out, and which screen shows.
+
+The app is the link's listener: replies and events land on the board (on the UI thread), then
+the shown screen refreshes. Taps become requests on the link's command thread, so the UI never
+waits on the socket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Protocol
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition
+
+from appliance.api.errors import ApiError, ApiUnavailable
+from kiosk_ui.board import Board, DeviceState
+from kiosk_ui.catalog import LANGUAGES, tr
+from kiosk_ui.layouts import load_layouts
+from kiosk_ui.link import DaemonLink, Done, Failed, Listener
+from kiosk_ui.pin_gate import PinGate
+from kiosk_ui.root import KioskRoot
+from kiosk_ui.screens.base import KioskScreen
+from kiosk_ui.screens.history import HistoryScreen
+from kiosk_ui.screens.home import HomeScreen
+from kiosk_ui.screens.pin import PinScreen
+from kiosk_ui.screens.progress import ProgressScreen
+from kiosk_ui.screens.result import ResultScreen
+from kiosk_ui.screens.technician import TechnicianScreen
+from kiosk_ui.settings import KioskSettings
+
+_log = logging.getLogger("qingka.kiosk")
+
+TICK_S = 1.0
+REFERENCE_LONG, REFERENCE_SHORT = 800.0, 480.0
+
+
+class Link(Protocol):
+    """What the app needs of its line to the daemon (a DaemonLink, or a stand-in in tests)."""
+
+    def start(self) -> None:
+        """Start talking to the daemon."""
+
+    def stop(self) -> None:
+        """Stop talking to the daemon."""
+
+    def request(
+        self, cmd: str, done: Done | None = None, failed: Failed | None = None, **args: Any
+    ) -> None:
+        """Run ``cmd`` in the background."""
+
+    def refresh(self) -> None:
+        """Read ``status`` again soon."""
+
+
+LinkFactory = Callable[[Listener], Link]
+
+
+def post_to_ui(callback: Callable[[], None]) -> None:
+    """Run ``callback`` on the UI thread at the next frame (safe from any thread)."""
+    Clock.schedule_once(lambda _dt: callback(), 0)
+
+
+class KioskApp(App, Listener):
+    """QingKa Box on its touchscreen."""
+
+    lang = StringProperty("zh")
+    scale = NumericProperty(1.0)
+    portrait = BooleanProperty(False)
+    online = BooleanProperty(False)  # the daemon answers
+    ever_online = BooleanProperty(False)  # it answered once: "lost", not "connecting"
+    revision = NumericProperty(0)
+
+    def __init__(
+        self, settings: KioskSettings, link_factory: LinkFactory | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.title = tr("app.title", settings.language)
+        self.settings = settings
+        self.lang = settings.language
+        self.board = Board()
+        self.link: Link = (link_factory or self._daemon_link)(self)
+        self.pin_gates = {"technician": PinGate(settings.technician_pin)}
+        if settings.operator_pin is not None:
+            self.pin_gates["operator"] = PinGate(settings.operator_pin)
+        self.follow_url: str | None = None
+        self._pending_clear: list[str] | None = None
+        self._tick_event: Any = None
+
+    def _daemon_link(self, listener: Listener) -> Link:
+        return DaemonLink(self.settings.socket, listener, post_to_ui)
+
+    # -- Kivy life cycle -------------------------------------------------------------------
+
+    def build(self) -> KioskRoot:
+        """Make the root widget with every screen."""
+        load_layouts()
+        root = KioskRoot(idle_s=self.settings.idle_blank_s)
+        manager = root.ids.screens
+        manager.transition = NoTransition()
+        for screen in (
+            HomeScreen(),
+            ProgressScreen(),
+            ResultScreen(),
+            HistoryScreen(),
+            TechnicianScreen(),
+            PinScreen(),
+        ):
+            manager.add_widget(screen)
+        root.bind(size=self._resized, blanked=self._blanked)
+        self._resized(root, root.size)
+        return root
+
+    def on_start(self) -> None:
+        """Connect to the daemon and start the once-a-second refresh."""
+        self.link.start()
+        self._tick_event = Clock.schedule_interval(self._tick, TICK_S)
+        self.refresh()
+
+    def on_stop(self) -> None:
+        """Disconnect."""
+        if self._tick_event is not None:
+            self._tick_event.cancel()
+        self.link.stop()
+
+    def _resized(self, root: KioskRoot, size: Any) -> None:
+        width, height = size
+        self.portrait = height > width
+        self.scale = max(
+            0.5, min(max(width, height) / REFERENCE_LONG, min(width, height) / REFERENCE_SHORT)
+        )
+
+    def _tick(self, _dt: float) -> None:
+        root = self.root
+        if root is not None:
+            root.check_idle(keep_awake=bool(self.board.running()))
+            self.current_screen().refresh()
+
+    def _blanked(self, root: KioskRoot, blanked: bool) -> None:
+        # The next person to touch the screen starts from home, not from someone's PIN entry.
+        if blanked:
+            self.go_home()
+
+    # -- the daemon (Listener, on the UI thread) --------------------------------------------
+
+    def on_connected(self, connected: bool) -> None:
+        """Show or lift the "service unavailable" notice."""
+        self.online = connected
+        if connected:
+            self.ever_online = True
+        self.refresh()
+
+    def on_status(self, status: dict[str, Any], sync: bool) -> None:
+        """Take a fresh status."""
+        self.board.apply_status(status, sync)
+        self.refresh()
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """Take one event and follow a watched job to its result."""
+        self.board.apply_event(event)
+        kind = event.get("event")
+        url = event.get("url")
+        if kind == "device" and event.get("plugged") and self.root is not None:
+            self.root.wake()
+        if kind == "outcome" and url == self.follow_url:
+            self._job_ended()
+        self.refresh()
+
+    def _job_ended(self) -> None:
+        name = self.current_screen().name
+        if name != "progress":
+            return
+        still = self.board.running()
+        if still:
+            # "Clear all": follow the next device still at it, then show the last result.
+            self.follow_url = still[0].url
+        else:
+            self.go("result")
+
+    # -- what the screens call -------------------------------------------------------------
+
+    def current_screen(self) -> KioskScreen:
+        """Return the screen shown now."""
+        screen: KioskScreen = self.root.ids.screens.current_screen
+        return screen
+
+    def refresh(self) -> None:
+        """Redraw the shown screen from the board."""
+        self.revision += 1
+        if self.root is not None:
+            self.current_screen().refresh()
+
+    def go(self, name: str) -> None:
+        """Show screen ``name``."""
+        manager = self.root.ids.screens
+        screen = manager.get_screen(name)
+        screen.refresh()
+        manager.current = name
+
+    def go_home(self) -> None:
+        """Show the home screen."""
+        self.go("home")
+
+    def followed(self) -> DeviceState | None:
+        """Return the device whose job or result is shown."""
+        if self.follow_url is not None and self.follow_url in self.board.devices:
+            return self.board.devices[self.follow_url]
+        running = self.board.running()
+        present = self.board.present()
+        return running[0] if running else (present[0] if present else None)
+
+    def press_clear(self, url: str | None) -> None:
+        """Clear ``url`` (None: every device); a device already at it just shows its progress."""
+        targets = [url] if url is not None else [d.url for d in self.board.present()]
+        targets = [u for u in targets if u in self.board.devices]
+        if not targets:
+            return
+        idle = [u for u in targets if not self.board.devices[u].running]
+        if not idle:
+            self.follow_url = targets[0]
+            self.go("progress")
+            return
+        if "operator" in self.pin_gates:
+            self._pending_clear = idle
+            self.open_pin("operator")
+            return
+        self._start_clear(idle)
+
+    def _start_clear(self, urls: list[str]) -> None:
+        self.board.requested(urls)
+        self.follow_url = urls[0]
+        self.go("progress")
+        for url in urls:
+            # One request per device: the daemon refuses a second job per device (A-409), so a
+            # double tap can never queue another clearing behind the running one.
+            self.link.request(
+                "clear",
+                done=lambda _result: self.refresh(),
+                failed=partial(self._clear_failed, url),
+                device=url,
+            )
+
+    def _clear_failed(self, url: str, error: ApiError) -> None:
+        if error.code == "A-409":
+            return  # already running: its events are on their way
+        _log.warning("clear %s refused: %s [%s]", url, error, error.code)
+        self.board.request_failed([url])
+        state = self.board.devices.get(url)
+        if state is not None:
+            unavailable = isinstance(error, ApiUnavailable)
+            state.outcome = {
+                "kind": "retry-later" if unavailable else "needs-human",
+                "code": error.code,
+                "message_zh": error.message_zh,
+                "message_en": error.message,
+                "action_zh": tr("result.request_failed", "zh"),
+                "action_en": tr("result.request_failed", "en"),
+            }
+        if url == self.follow_url and self.current_screen().name == "progress":
+            self.go("result")
+        self.refresh()
+
+    def retry(self) -> None:
+        """Try the followed device again now."""
+        if self.follow_url is not None:
+            self.press_clear(self.follow_url)
+
+    def open_result(self, url: str) -> None:
+        """Show the last result of ``url``."""
+        self.follow_url = url
+        self.go("result")
+
+    def open_history(self) -> None:
+        """Show the history."""
+        self.go("history")
+
+    def open_technician(self) -> None:
+        """Ask for the technician PIN, then show the service screen."""
+        self.open_pin("technician")
+
+    def open_pin(self, purpose: str) -> None:
+        """Show the PIN pad for ``purpose`` ("operator" or "technician")."""
+        screen = self.root.ids.screens.get_screen("pin")
+        screen.open(purpose)
+        self.go("pin")
+
+    def pin_accepted(self, purpose: str) -> None:
+        """Carry on with what the PIN guarded."""
+        if purpose == "technician":
+            self.go("technician")
+        elif self._pending_clear:
+            urls, self._pending_clear = self._pending_clear, None
+            self._start_clear(urls)
+        else:
+            self.go_home()
+
+    def set_language(self, lang: str) -> None:
+        """Switch every screen to ``lang``."""
+        if lang in LANGUAGES:
+            self.lang = lang
+            self.title = tr("app.title", lang)
+            self.refresh()
+
+    def toggle_language(self) -> None:
+        """Switch between Chinese and English."""
+        self.set_language("en" if self.lang == "zh" else "zh")

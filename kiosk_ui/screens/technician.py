@@ -1,0 +1,151 @@
+"""Service: versions, network, what the box reaches, backups with export, the log, language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kivy
+from kivy.core.text import Label as CoreLabel
+from kivy.metrics import dp, sp
+from kivy.properties import ListProperty, StringProperty
+from kivy.uix.recycleview import RecycleView
+
+from appliance.api.errors import ApiError
+from kiosk_ui import theme
+from kiosk_ui.catalog import tr
+from kiosk_ui.screens.base import KioskScreen
+from kiosk_ui.service_views import backup_lines, log_line, overview_lines
+from kiosk_ui.widgets.layout import show_only
+from kiosk_ui.widgets.text import KLabel
+
+SECTIONS = ("overview", "backups", "logs", "language")
+LOG_LINES = 200
+
+
+class LogView(RecycleView):
+    """The last log lines; only the rows on screen get a texture."""
+
+    lines = ListProperty()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bind(lines=self._layout_rows, width=self._layout_rows)
+
+    def _layout_rows(self, *_args: Any) -> None:
+        # Rows wrap, so each row's height is measured once here, before it is ever shown.
+        from kivy.app import App  # noqa: PLC0415 - the app exists once a screen does
+
+        scale = App.get_running_app().scale
+        width = max(1.0, self.width - dp(24) * scale)
+        font_size = sp(theme.FONT_SMALL) * scale
+        data = []
+        for text in self.lines:
+            measure = CoreLabel(text=text, font_size=font_size, text_size=(width, None))
+            measure.refresh()
+            data.append({"text": text, "height": measure.content_height + dp(6) * scale})
+        self.data = data
+
+
+class TechnicianScreen(KioskScreen):
+    """Shown after the technician PIN."""
+
+    section = StringProperty("overview")
+    export_status = StringProperty("")
+    backups_note = StringProperty("")
+    overview_note = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._diagnostics: dict[str, Any] | None = None
+        self._backups: list[dict[str, Any]] = []
+        self._logs: list[str] = []
+
+    def on_pre_enter(self, *args: Any) -> None:
+        """Read everything afresh each time the screen opens."""
+        self.section = "overview"
+        self.export_status = ""
+        self.load()
+
+    def load(self) -> None:
+        """Ask the daemon for diagnostics, backups and the log."""
+        link = self.kiosk.link
+        self.overview_note = tr("tech.loading", self.kiosk.lang)
+        link.request("diagnostics", done=self._got_diagnostics, failed=self._failed)
+        link.request("backups", done=self._got_backups, failed=self._failed)
+        link.request("logs", done=self._got_logs, failed=self._failed, lines=LOG_LINES)
+
+    def choose(self, section: str) -> None:
+        """Show ``section``."""
+        self.section = section
+        self.refresh()
+
+    def export(self) -> None:
+        """Export every backup to the USB stick's folder."""
+        app = self.kiosk
+        folder = app.settings.usb_dir
+        if not folder.is_dir():
+            self.export_status = tr("tech.no_usb", app.lang, path=folder)
+            return
+        self.export_status = tr("tech.exporting", app.lang)
+        app.link.request(
+            "export_backups", done=self._exported, failed=self._export_failed, directory=str(folder)
+        )
+
+    def refresh(self) -> None:
+        """Show the chosen section with what the daemon last answered."""
+        app = self.kiosk
+        lang = app.lang
+        ids = self.ids
+        lines = overview_lines(self._diagnostics, app.online, kivy.__version__, lang)
+        self._fill(ids.overview_lines, lines)
+        backups = backup_lines(self._backups, lang)
+        self._fill(ids.backup_lines, backups or [tr("tech.backups_empty", lang)])
+        ids.section_logs.lines = self._logs or [tr("tech.logs_empty", lang)]
+        for name in SECTIONS:
+            ids[f"tab_{name}"].style = "primary" if name == self.section else "secondary"
+        show_only(ids.content, [ids[f"section_{self.section}"]])
+
+    @staticmethod
+    def _fill(box: Any, lines: list[str]) -> None:
+        while len(box.children) < len(lines):
+            box.add_widget(KLabel())
+        while len(box.children) > len(lines):
+            box.remove_widget(box.children[0])
+        for label, text in zip(reversed(box.children), lines, strict=True):
+            label.text = text
+
+    def _got_diagnostics(self, result: Any) -> None:
+        self._diagnostics = result if isinstance(result, dict) else None
+        self.overview_note = ""
+        self.refresh()
+
+    def _got_backups(self, result: Any) -> None:
+        self._backups = (
+            [b for b in result if isinstance(b, dict)] if isinstance(result, list) else []
+        )
+        self.refresh()
+
+    def _got_logs(self, result: Any) -> None:
+        lines = [str(line) for line in result] if isinstance(result, list) else []
+        # Newest first: the technician wants what just happened.
+        self._logs = [log_line(line) for line in reversed(lines)]
+        self.refresh()
+
+    def _message(self, error: ApiError) -> str:
+        return error.message_zh if self.kiosk.lang == "zh" else error.message
+
+    def _failed(self, error: ApiError) -> None:
+        self.overview_note = tr(
+            "tech.failed", self.kiosk.lang, message=self._message(error), code=error.code
+        )
+        self.refresh()
+
+    def _exported(self, result: Any) -> None:
+        path = result.get("path", "") if isinstance(result, dict) else ""
+        self.export_status = tr("tech.export_done", self.kiosk.lang, path=path)
+        self.kiosk.link.request("backups", done=self._got_backups, failed=self._failed)
+
+    def _export_failed(self, error: ApiError) -> None:
+        self.export_status = tr(
+            "tech.export_failed", self.kiosk.lang, message=self._message(error), code=error.code
+        )

@@ -1,0 +1,1 @@
+"""Widgets the screens share: labels, buttons, icons, the device card, overlays."""
