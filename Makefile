@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest clean
+.PHONY: demo test lint typecheck pytest clean kiosk screenshots
 
 $(STAMP): pyproject.toml tools/system-packages.txt tools/ensure-system-packages
 	tools/ensure-system-packages tools/system-packages.txt
@@ -27,6 +27,14 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -n 2 -q
+
+# The kiosk in a window against simulated device, bureau and the real daemon.
+kiosk: $(STAMP)
+	$(BIN)/python -m kiosk_ui.try_it $(SCENARIO)
+
+# Every kiosk screen, in Chinese and English, at 800x480, 1280x720 and 720x1280.
+screenshots: $(STAMP)
+	$(BIN)/python -m kiosk_ui.screenshots docs/screenshots
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

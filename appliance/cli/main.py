@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "appliance.cli.daemon",
     "appliance.cli.demo",
     "appliance.cli.sim",
+    "appliance.cli.kiosk",
 )
 
 
