@@ -1,0 +1,113 @@
+"""``qingka clear``, ``status`` and ``history``: in-process without a daemon, and through one."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulators.bureau import BureauProcess
+from tests.appliance.daemon.service_rig import DaemonRig
+from tests.simulators.bureau.fixtures import _scenario_restored, bureau
+
+__all__ = ["_scenario_restored", "bureau"]
+
+QINGKA = Path(sys.executable).parent / "qingka"
+_indices = itertools.count(8000)
+
+
+def qingka(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(QINGKA), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QINGKA_LANG": "zh"},
+        check=False,
+    )
+
+
+@pytest.fixture
+def setup(tmp_path: Path, bureau: BureauProcess) -> Iterator[Any]:
+    made: list[DaemonRig] = []
+
+    def make(scenario: str = "needs-clearing") -> DaemonRig:
+        folder = tmp_path / f"c{len(made)}"
+        folder.mkdir()
+        rig = DaemonRig(folder, bureau, next(_indices), scenario, "0")
+        made.append(rig)
+        return rig
+
+    yield make
+    for rig in made:
+        rig.close()
+
+
+def test_clear_in_process_then_status_and_history(setup: Any) -> None:
+    rig = setup()
+    cfg = str(rig.config)
+    cleared = qingka("clear", "--config", cfg)
+    assert cleared.returncode == 0, cleared.stderr
+    assert "清卡成功" in cleared.stdout
+    assert "新的锁定日期: 2026-12-15" in cleared.stdout
+    assert "[J-000]" in cleared.stdout
+    again = qingka("clear", "--config", cfg, "--json")
+    assert again.returncode == 0
+    assert json.loads(again.stdout)[0]["kind"] == "already-cleared"
+    status = qingka("status", "--config", cfg)
+    assert status.returncode == 0, status.stderr
+    assert "未运行" in status.stdout
+    assert "已清卡" in status.stdout
+    assert "2026-12-15" in status.stdout
+    history = json.loads(qingka("history", "--config", cfg, "--json").stdout)
+    assert [row["kind"] for row in history] == ["already-cleared", "done"]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "code", "words"),
+    [("wrong-pin", 30, "还剩 2 次机会"), ("training", 30, "培训")],
+)
+def test_exit_codes_of_outcome_classes(setup: Any, scenario: str, code: int, words: str) -> None:
+    rig = setup(scenario)
+    result = qingka("clear", "--config", str(rig.config))
+    assert result.returncode == code
+    assert words in result.stdout
+
+
+def test_retry_later_exit_code(setup: Any) -> None:
+    rig = setup()
+    rig.bureau.admin.add_fault("http-error", count=-1, status=503)
+    result = qingka("clear", "--config", str(rig.config))
+    assert result.returncode == 20
+    assert "稍后自动重试" in result.stdout
+    assert "[B-007]" in result.stdout
+
+
+def test_clear_through_the_daemon(setup: Any) -> None:
+    rig = setup()
+    rig.start()
+    result = qingka("clear", "--config", str(rig.config))
+    assert result.returncode == 0, result.stderr
+    assert "完成" in result.stdout  # the progress lines of the steps
+    assert "清卡成功" in result.stdout
+    status = json.loads(qingka("status", "--config", str(rig.config), "--json").stdout)
+    assert status["daemon"] is True
+    assert status["devices"][0]["last_outcome"]["kind"] == "done"
+    unknown = qingka("clear", "--config", str(rig.config), "--device", "sim://nothing")
+    assert unknown.returncode == 2
+    assert "A-404" in unknown.stderr
+    assert rig.stop() == 0
+
+
+def test_without_daemon_or_configuration(tmp_path: Path) -> None:
+    result = qingka("clear", "--config", str(tmp_path / "none.toml"))
+    assert result.returncode == 2
+    assert "no daemon is running" in result.stderr
+    assert "Traceback" not in result.stderr
