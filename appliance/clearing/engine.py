@@ -21,11 +21,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from appliance.calendar.stage import Stage
+from appliance.clearing import classify
 from appliance.clearing.backoff import retry_delay
 from appliance.clearing.job import BackupPort, BureauPort, ClearingJob
 from appliance.clearing.journal import Journal
 from appliance.clearing.outcomes import Outcome, OutcomeKind
 from appliance.clearing.pins import verify_pin_once
+from appliance.clearing.steps import JobStep
 from appliance.devices.errors import DeviceError
 from appliance.devices.messages import describe
 from appliance.devices.models import Identity
@@ -136,7 +138,7 @@ class Engine:
                     slot.next_job is not None and now >= slot.next_job
                 )
                 if run_job or now >= slot.next_check:
-                    self._start(slot, run_job)
+                    self._start(slot, run_job, requested=slot.clear_requested)
 
     def _discover(self) -> None:
         try:
@@ -154,12 +156,15 @@ class Engine:
                     slot.next_check = self.monotonic() + ABSENT_RECHECK_S
                     self.emit({"event": "device", "url": url, "present": False})
 
-    def _start(self, slot: Slot, run_job: bool) -> None:
+    def _start(self, slot: Slot, run_job: bool, requested: bool) -> None:
         slot.busy = True
         slot.job_running = run_job
         slot.clear_requested = False
         thread = threading.Thread(
-            target=self._work, args=(slot, run_job), name=f"device {slot.spec.url}", daemon=True
+            target=self._work,
+            args=(slot, run_job, requested),
+            name=f"device {slot.spec.url}",
+            daemon=True,
         )
         slot.thread = thread
         thread.start()
@@ -199,9 +204,9 @@ class Engine:
 
     # -- the worker ----------------------------------------------------------------------------
 
-    def _work(self, slot: Slot, run_job: bool) -> None:
+    def _work(self, slot: Slot, run_job: bool, requested: bool) -> None:
         try:
-            self._check_and_maybe_clear(slot, run_job)
+            self._check_and_maybe_clear(slot, run_job, requested)
         except Exception:  # noqa: BLE001 - a bug in one device's work must not kill the daemon
             _log.exception("device work failed for %s", slot.spec.url)
             slot.next_check = self.monotonic() + self.check_interval_s
@@ -210,12 +215,12 @@ class Engine:
             slot.job_running = False
             slot.busy = False
 
-    def _check_and_maybe_clear(self, slot: Slot, run_job: bool) -> None:
+    def _check_and_maybe_clear(self, slot: Slot, run_job: bool, requested: bool) -> None:
         spec = slot.spec
         try:
             device = self.opener(spec.url)
         except DeviceError as exc:
-            self._absent(slot, exc, run_job)
+            self._absent(slot, exc, run_job, requested)
             return
         with device:
             was_present = slot.present
@@ -240,25 +245,23 @@ class Engine:
             else:
                 slot.next_check = self.monotonic() + self.check_interval_s
 
-    def _absent(self, slot: Slot, exc: DeviceError, run_job: bool) -> None:
+    def _absent(self, slot: Slot, exc: DeviceError, run_job: bool, requested: bool) -> None:
         if slot.present:
             self.emit({"event": "device", "url": slot.spec.url, "present": False})
         slot.present = False
         slot.error = {"code": exc.code, "message_zh": describe(exc, "zh")}
         slot.next_check = self.monotonic() + ABSENT_RECHECK_S
-        if run_job:
-            # A clear requested for a device that is not there: say so, keep the request.
-            slot.clear_requested = True
-            self.emit(
-                {
-                    "event": "outcome",
-                    "url": slot.spec.url,
-                    "kind": OutcomeKind.RETRY_LATER.value,
-                    "code": exc.code,
-                    "message_zh": describe(exc, "zh"),
-                    "message_en": describe(exc, "en"),
-                }
+        if not run_job:
+            return
+        # The job runs as soon as the device can be opened again (a re-plug resumes it).
+        slot.next_job = self.monotonic() + ABSENT_RECHECK_S
+        if requested:
+            # Someone pressed the button: tell them now, not only when the device comes back.
+            outcome = classify.outcome_for(exc, slot.device_no, None, JobStep.PRECHECK)
+            outcome = replace(
+                outcome, retry_at=datetime.now() + timedelta(seconds=ABSENT_RECHECK_S)
             )
+            self.emit({"event": "outcome", "url": slot.spec.url, **outcome.to_json()})
 
     def _snapshot(self, slot: Slot, device: NisecDevice) -> DeviceSnapshot:
         # A PIN this device rejected is never sent again, not even to read the status.
@@ -311,6 +314,7 @@ class Engine:
 
     def _run_job(self, slot: Slot, device: NisecDevice) -> None:
         slot.job_running = True
+
         def emit(event: dict[str, Any]) -> None:
             if event.get("event") == "step":
                 slot.progress = event

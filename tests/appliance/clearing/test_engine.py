@@ -220,3 +220,23 @@ def test_unplugged_mid_job_resumes_when_plugged_in(box: Any) -> None:
     b.settle()
     assert kinds(b, url)[-1] == "done"
     assert b.bureau.admin.state(catalog.taxpayer(index).taxpayer_id)["clearings"] == 1
+
+
+def test_clear_pressed_while_unplugged_says_so_once_and_runs_on_replug(box: Any) -> None:
+    b = box(POLICY_BUTTON)
+    url, _ = b.add()
+    b.settle()
+    b.backends[url].unplug()
+    b.engine.request_clear(url)
+    b.settle()
+    assert kinds(b, url) == ["retry-later"]
+    assert b.outcomes(url)[0]["code"] == "D-002"
+    assert "插入" in b.outcomes(url)[0]["action_zh"]
+    for _ in range(3):
+        b.time.now += 6
+        b.settle()
+    assert kinds(b, url) == ["retry-later"]  # no repeat while it stays unplugged
+    b.backends[url].replug()
+    b.time.now += 6
+    b.settle()
+    assert kinds(b, url) == ["retry-later", "done"]
