@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from appliance.clearing.engine import DeviceSpec
 from appliance.cli.output import (
     EXIT_DEVICE,
     EXIT_OK,
@@ -13,6 +14,7 @@ from appliance.cli.output import (
     print_error,
     print_json,
 )
+from appliance.daemon.config import DEFAULT_PATH, ConfigError, load_config
 from appliance.devices import open_device
 from appliance.devices.errors import DeviceError
 from appliance.devices.ids import lookup
@@ -33,8 +35,13 @@ MAX_PIN_FILE_BYTES = 256
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``devices`` and ``device-info``."""
-    listing = subparsers.add_parser("devices", help="list the tax devices plugged in")
+    listing = subparsers.add_parser(
+        "devices", help="list the tax devices plugged in, and the configured ones"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON for machines")
+    listing.add_argument(
+        "--config", type=Path, default=DEFAULT_PATH, help=f"configuration file ({DEFAULT_PATH})"
+    )
     listing.set_defaults(handler=run_devices)
 
     info = subparsers.add_parser(
@@ -52,22 +59,47 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_devices(args: argparse.Namespace) -> int:
-    """List recognised USB tax devices."""
-    rows = []
+    """List recognised USB tax devices, then the configured ones with whether they answer."""
+    rows: list[dict[str, object]] = []
     for dev in find_devices():
         desc = describe_usb(dev)
         known = lookup(desc.vid, desc.pid, desc.manufacturer)
         if known is not None:
             url = f"usb://{desc.vid_pid}" + (f"?serial={desc.serial}" if desc.serial else "")
-            rows.append({"url": url, "vendor": known.vendor, "serial": desc.serial})
+            rows.append(
+                {"url": url, "vendor": known.vendor, "serial": desc.serial, "source": "usb"}
+            )
+    for spec in _configured(args.config):
+        if any(row["url"] == spec.url for row in rows):
+            continue
+        row: dict[str, object] = {"url": spec.url, "source": "config"}
+        try:
+            with open_device(spec.url) as device:
+                identity = device.identify()
+            row.update(present=True, vendor=identity.vendor, device_no=identity.device_no)
+        except DeviceError as exc:
+            row.update(present=False, error=exc.code)
+        rows.append(row)
     if args.json:
         print_json(rows)
     elif not rows:
         print("未检测到税控设备 / no tax device plugged in")
     else:
         for row in rows:
-            print(f"{row['url']}  {row['vendor']}")
+            state = "" if row.get("present", True) else f"  (未连接 / absent, {row['error']})"
+            print(f"{row['url']}  {row.get('vendor', '')}{state}")
     return EXIT_OK
+
+
+def _configured(path: Path) -> list[DeviceSpec]:
+    """Return the configured devices (none when there is no configuration file)."""
+    if not path.exists():
+        return []
+    try:
+        return load_config(path).devices
+    except ConfigError as exc:
+        print_error(str(exc))
+        return []
 
 
 def read_pin(path: Path | None) -> str:

@@ -91,3 +91,20 @@ def test_capture_flag(tmp_path: Path) -> None:
     live_data.pop("url")
     replay_data.pop("url")
     assert live_data == replay_data
+
+
+def test_configured_devices_are_listed_with_their_presence(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    config = tmp_path / "qingka.toml"
+    config.write_text(
+        f'[[device]]\nurl = "sim://needs-clearing?{NOW}"\n'
+        '[[device]]\nurl = "usb://1432:07dc"\n'
+        '[bureau]\nbase_url = "https://b.example"\nca_bundle = "ca.pem"\n'
+        f'public_key = "04{"11" * 64}"\n'
+    )
+    result = qingka("devices", "--config", str(config), "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [(r["source"], r["present"]) for r in rows] == [("config", True), ("config", False)]
+    assert rows[0]["device_no"] == "661900000000"
+    assert rows[1]["error"] == "D-002"
