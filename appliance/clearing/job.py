@@ -136,9 +136,8 @@ class ClearingJob:
 
     def _set_step(self, step: JobStep, outputs: dict[str, Any]) -> None:
         """Journal ``outputs`` with the move to ``step``, then tell the world. Nothing else does."""
-        assert list(JobStep).index(step) > list(JobStep).index(self.step) or (
-            self.record is not None and step is self.record.step
-        ), f"step {step} cannot follow {self.step}"
+        order = list(JobStep)
+        assert order.index(step) > order.index(self.step), f"{step} cannot follow {self.step}"
         if self.record is None:
             ident = self._ident()
             self.record = self.journal.create(
@@ -148,27 +147,17 @@ class ClearingJob:
             self.record = self.journal.advance(self.record, step, outputs)
         self.values.update(outputs)
         self.step = step
-        self._emit(
-            {
-                "event": "step",
-                "device_no": self.device_no,
-                "period": self.record.period,
-                "step": step.value,
-                "label_zh": step.label_zh,
-                "label_en": step.label_en,
-                "progress": step.progress,
-            }
-        )
+        self._tell(step, self.record.period)
         if self._stop.is_set() and step is not JobStep.DONE:
             raise JobInterrupted(f"stopped before {step.value}")
 
-    def _announce(self, step: JobStep) -> None:
-        """Emit the start of PRECHECK (nothing to journal yet: no period is known)."""
+    def _tell(self, step: JobStep, period: int | None) -> None:
+        """Emit a step event (PRECHECK's comes before any journal: no period is known yet)."""
         self._emit(
             {
                 "event": "step",
                 "device_no": self.device_no,
-                "period": None,
+                "period": period,
                 "step": step.value,
                 "label_zh": step.label_zh,
                 "label_en": step.label_en,
@@ -204,7 +193,7 @@ class ClearingJob:
         return self.record.period if self.record else self.values.get("period")
 
     def _run(self) -> Outcome:
-        self._announce(JobStep.PRECHECK)
+        self._tell(JobStep.PRECHECK, None)
         self._precheck()
         handlers = {
             JobStep.COPY_TAX: self._copy_tax,
