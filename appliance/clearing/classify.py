@@ -15,7 +15,6 @@ from appliance.clearing.backoff import RECHECK_DECLARATION
 from appliance.clearing.outcomes import Outcome, OutcomeKind
 from appliance.clearing.steps import JobStep
 from appliance.devices import errors as dev
-from appliance.devices.messages import MESSAGES as DEVICE_MESSAGES
 from appliance.devices.models import Identity
 from appliance.taxpayer import mask_taxpayer_id
 
@@ -56,14 +55,7 @@ def _filing_resolves(exc: BaseException) -> bool:
 
 def outcome_for(exc: BaseException, device_no: str, period: int | None, step: JobStep) -> Outcome:
     """Return the outcome of a job that failed with ``exc`` during ``step``."""
-    if isinstance(exc, dev.DeviceError):
-        message = DEVICE_MESSAGES.get(exc.code, DEVICE_MESSAGES["D-000"])
-        zh, en = message.zh, message.en
-        action_zh, action_en = message.action_zh, message.action_en
-        if isinstance(exc, dev.PinRejected):
-            zh += f"，还剩 {exc.tries_left} 次机会"
-            en += f", {exc.tries_left} tries left"
-    elif isinstance(exc, Explained):
+    if isinstance(exc, Explained):
         zh, action_zh = exc.text("zh")
         en, action_en = exc.text("en")
     else:

@@ -24,6 +24,14 @@ class DeviceError(Exception):
         where = f"{self.device}: " if self.device else ""
         return f"{where}{self.detail} [{self.code}]"
 
+    def text(self, lang: str) -> tuple[str, str]:
+        """Return (what happened, what to do) in ``lang`` ("zh" or "en"), for people."""
+        # The wording lives in one table beside this tree; imported here, not at the top,
+        # because that table names these classes.
+        from appliance.devices.messages import MESSAGES  # noqa: PLC0415
+
+        return MESSAGES.get(self.code, MESSAGES["D-000"]).text(lang)
+
 
 class ProtocolError(DeviceError):
     """The device's bytes made no sense: bad check byte, bad frame, bad CRC."""
@@ -76,6 +84,16 @@ class PinRejected(DeviceError):
     def __init__(self, tries_left: int, device: str = "") -> None:
         self.tries_left = tries_left
         super().__init__(f"wrong device PIN, {tries_left} tries left", device)
+
+    def text(self, lang: str) -> tuple[str, str]:
+        """Say how many tries are left, too."""
+        what, action = super().text(lang)
+        left = (
+            f"，还剩 {self.tries_left} 次机会"
+            if lang == "zh"
+            else f", {self.tries_left} tries left"
+        )
+        return what + left, action
 
 
 class CertificateLocked(DeviceError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from appliance.devices.errors import DeviceError, PinRejected
+from appliance.devices.errors import DeviceError
 
 
 @dataclass(frozen=True)
@@ -160,13 +160,6 @@ MESSAGES: dict[str, Message] = {
 
 def describe(error: DeviceError, lang: str = "zh") -> str:
     """Return one plain sentence for ``error``: what happened, what to do, and the code."""
-    message = MESSAGES.get(error.code, MESSAGES["D-000"])
-    what, action = message.text(lang)
-    if isinstance(error, PinRejected):
-        what += (
-            f"，还剩 {error.tries_left} 次机会"
-            if lang == "zh"
-            else f", {error.tries_left} tries left"
-        )
+    what, action = error.text(lang)
     separator = "。" if lang == "zh" else ". "
     return f"{what}{separator}{action}{'。' if lang == 'zh' else '.'} [{error.code}]"
