@@ -1,0 +1,145 @@
+"""What the screens say, worked out without a window."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kiosk_ui.board import Board, DeviceState
+from kiosk_ui.gallery import (
+    history_entries,
+    one_device,
+    outcome_declaration,
+    outcome_done,
+    outcome_network,
+    outcome_wrong_pin,
+    several_devices,
+)
+from kiosk_ui.retry import retry_helps
+from kiosk_ui.service_views import backup_lines, log_line, overview_lines
+from kiosk_ui.views import (
+    card_view,
+    elapsed_text,
+    history_rows,
+    period_text,
+    progress_view,
+    result_view,
+    when_text,
+)
+
+NOW = datetime(2026, 11, 5, 10, 0)
+
+
+def _board(status: dict[str, object]) -> Board:
+    board = Board(monotonic=lambda: 100.0)
+    board.apply_status(status, sync=True)  # type: ignore[arg-type]
+    return board
+
+
+def _with(outcome: dict[str, object]) -> DeviceState:
+    board = _board(one_device())
+    board.apply_event({"event": "outcome", "url": "sim://shop", **outcome})
+    return board.devices["sim://shop"]
+
+
+def test_the_card_names_the_taxpayer_device_stage_and_lock_date() -> None:
+    state = _board(one_device()).devices["sim://shop"]
+    zh = card_view(state, "zh", NOW)
+    assert zh.title == "武汉江汉示范商贸有限公司"
+    assert zh.id_line == "税号 9142**********000A"
+    assert zh.device_line == "税务UKey  661900000000"
+    assert zh.stage == "needs" and zh.stage_text == "需要清卡"
+    assert zh.lock_line == "锁定日期 2026-11-16（还有 11 天）"
+    assert zh.last_line.startswith("上次清卡 ")
+    en = card_view(state, "en", NOW)
+    assert en.device_line == "Tax UKey  661900000000"
+    assert en.lock_line == "Locks on 2026-11-16 (11 days left)"
+
+
+def test_stages_of_several_devices() -> None:
+    board = _board(several_devices())
+    stages = [card_view(s, "zh", NOW) for s in board.devices.values()]
+    assert [v.stage for v in stages] == ["cleared", "locked", "attention"]
+    assert stages[1].lock_line == "已于 2026-10-27 锁定，请尽快清卡"
+    assert "设备密码（PIN）错误" in stages[2].note
+    assert card_view(list(board.devices.values())[2], "en", NOW).note == (
+        "The device cannot be read (D-101)"
+    )
+
+
+def test_success_leads_with_the_new_lock_date() -> None:
+    view = result_view(_with(outcome_done()), "zh", NOW)
+    assert (view.tone, view.title, view.big_value) == ("success", "清卡成功", "2026-12-15")
+    assert view.code_line == "" and not view.retry
+
+
+def test_failures_say_what_happened_what_to_do_and_the_code() -> None:
+    view = result_view(_with(outcome_declaration()), "zh", NOW)
+    assert view.what.startswith("一窗式比对失败")
+    assert view.todo.startswith("请先在电子税务局完成本期增值税申报")
+    assert view.code_line == "代码 B-402"
+    assert view.auto_line.startswith("本机会在 ") and view.retry
+    en = result_view(_with(outcome_network()), "en", NOW)
+    assert en.title == "Cannot clear right now" and en.code_line == "Code B-007"
+    assert en.auto_line.startswith("The box tries again by itself at ")
+    pin = result_view(_with(outcome_wrong_pin()), "zh", NOW)
+    assert pin.tone == "error" and not pin.retry and pin.auto_line == ""
+
+
+def test_retry_only_where_it_helps() -> None:
+    assert retry_helps({"kind": "retry-later", "code": "B-007"})
+    assert retry_helps({"kind": "needs-human", "code": "B-402"})
+    for code in ("D-101", "D-102", "D-206", "D-207", "B-102", "J-301"):
+        assert not retry_helps({"kind": "needs-human", "code": code}), code
+    assert not retry_helps({"kind": "retry-later", "code": "D-101"})
+    assert not retry_helps({"kind": "done", "code": "J-000"})
+
+
+def test_progress_names_every_step_and_the_current_one() -> None:
+    board = _board(one_device())
+    board.requested(["sim://shop"])
+    state = board.devices["sim://shop"]
+    starting = progress_view(state, "zh", 100.0)
+    assert starting.current == "正在开始…" and starting.percent == 0
+    board.apply_event({"event": "step", "url": "sim://shop", "step": "upload", "progress": 35})
+    view = progress_view(state, "zh", 142.0)
+    assert view.current == "上报汇总" and view.percent == 35
+    assert view.elapsed == "已用时 0:42"
+    assert [line.status for line in view.steps] == ["done"] * 3 + ["current"] + ["todo"] * 3
+    assert view.steps[0].label == "检查设备"
+
+
+def test_history_keeps_the_latest_attempt_of_the_last_twelve_periods() -> None:
+    rows = history_rows(history_entries(), "zh", NOW)
+    assert len(rows) == 12
+    assert rows[0].period == "2026年10月" and rows[0].outcome == "成功"
+    assert rows[0].lock == "2026-12-15"
+    assert rows[2].outcome == "成功"  # a failure earlier in that period is superseded
+    assert rows[5].outcome == "需要处理" and rows[5].lock == ""
+    assert history_rows(history_entries(), "en", NOW)[0].period == "2026-10"
+
+
+def test_small_formats() -> None:
+    assert when_text("2026-11-05T09:07:00.120", NOW) == "09:07"
+    assert when_text("2026-11-04T09:07:00", NOW) == "2026-11-04 09:07"
+    assert when_text(None, NOW) == ""
+    assert period_text(202601, "zh") == "2026年1月"
+    assert period_text(None, "en") == "—"
+    assert elapsed_text(125.7) == "2:05"
+
+
+def test_service_views() -> None:
+    lines = overview_lines(
+        {"version": "0.1.0", "python": "3.11", "addresses": []}, True, "2.3.1", "zh"
+    )
+    assert lines[0] == "软件版本 0.1.0，Python 3.11"
+    assert "IP 地址 无网络地址" in lines
+    assert "税务局：未配置地址" in lines and "运维平台（MQTT）：未配置" in lines
+    assert overview_lines(None, False, "2.3.1", "en")[-1] == "Clearing service: unreachable"
+    files = [{"size": 2048, "exported_at": "x"}]
+    assert backup_lines([{"device_no": "6619", "period": 202610, "files": files}], "zh") == [
+        "6619  2026年10月  1 个文件  2.0 KB  已导出"
+    ]
+    line = log_line('{"at": "2026-11-05T10:00:01.1", "level": "info", "msg": "ready", "x": 1}')
+    assert line == "10:00:01 info ready x=1"
+    assert log_line("not json") == "not json"
+    assert len(log_line("y" * 500)) == 160
