@@ -40,10 +40,11 @@ class HistoryScreen(KioskScreen):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._entries: list[dict[str, Any]] | None = None
-        self._loaded_for = ""
+        self._loaded_for = ""  # the device whose history was last asked for
+        self._shown_for = ""  # the device whose rows are in _entries
 
     def on_pre_enter(self, *args: Any) -> None:
-        """Read the history afresh each time the screen opens."""
+        """Read the history afresh each time the screen opens (the old rows show meanwhile)."""
         self._loaded_for = ""
         self.refresh()
 
@@ -58,8 +59,9 @@ class HistoryScreen(KioskScreen):
         self.device_label = f"{reading.get('taxpayer_name', '')}  {self.device_no}".strip()
         self._devices(numbers)
         if self.device_no and self.device_no != self._loaded_for:
+            if self._shown_for != self.device_no:
+                self._entries = None  # another device's rows must not show under this one
             self._loaded_for = self.device_no
-            self._entries = None
             app.link.request(
                 "history",
                 done=partial(self._loaded, self.device_no),
@@ -95,6 +97,7 @@ class HistoryScreen(KioskScreen):
             self._entries = (
                 [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
             )
+            self._shown_for = device_no
             self._show()
 
     def _failed(self, error: ApiError) -> None:

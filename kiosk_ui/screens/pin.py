@@ -18,7 +18,7 @@ EMPTY = "○"
 class PinScreen(KioskScreen):
     """Collects digits and asks the purpose's gate; the app says what an accepted PIN opens."""
 
-    purpose = StringProperty("operator")  # "operator" or "technician"
+    purpose = StringProperty("technician")  # or "operator" (set only with an operator PIN)
     entry = StringProperty("")
     dots = StringProperty("")
     message = StringProperty("")

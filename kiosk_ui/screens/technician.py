@@ -29,21 +29,27 @@ class LogView(RecycleView):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # Row heights by (text, width): the log moves a few lines between visits, and measuring
+        # renders a texture, so only new lines are measured.
+        self._heights: dict[tuple[str, float, float], float] = {}
         self.bind(lines=self._layout_rows, width=self._layout_rows)
 
     def _layout_rows(self, *_args: Any) -> None:
-        # Rows wrap, so each row's height is measured once here, before it is ever shown.
         from kivy.app import App  # noqa: PLC0415 - the app exists once a screen does
 
         scale = App.get_running_app().scale
         width = max(1.0, self.width - dp(24) * scale)
         font_size = sp(theme.FONT_SMALL) * scale
-        data = []
+        heights = {}
         for text in self.lines:
-            measure = CoreLabel(text=text, font_size=font_size, text_size=(width, None))
-            measure.refresh()
-            data.append({"text": text, "height": measure.content_height + dp(6) * scale})
-        self.data = data
+            key = (text, width, font_size)
+            if key not in self._heights:
+                measure = CoreLabel(text=text, font_size=font_size, text_size=(width, None))
+                measure.refresh()
+                self._heights[key] = measure.content_height + dp(6) * scale
+            heights[key] = self._heights[key]
+        self._heights = heights
+        self.data = [{"text": text, "height": height} for (text, _, _), height in heights.items()]
 
 
 class TechnicianScreen(KioskScreen):
