@@ -142,3 +142,28 @@ def test_the_language_switch_changes_every_word(app: KioskApp) -> None:
     assert app.lang == "en"
     assert _big(app).text == tr("home.clear", "en")
     assert list(app.root.walk())  # the tree is intact after the switch
+
+
+def test_backups_export_to_the_usb_stick_folder(link: GalleryLink, tmp_path: Path) -> None:
+    stick = tmp_path / "usb"
+    app = _start(link, tmp_path, usb_dir=stick)
+    link.answers["export_backups"] = lambda: {"path": str(stick / "qingka-backups.tar")}
+    try:
+        app.open_pin("technician")
+        pump()  # the PIN pad is laid out on the frames after it opens
+        for digit in "2580":
+            tap(button(app.root, digit))
+        tap(button(app.root, tr("pin.ok", "zh")))
+        screen = app.current_screen()
+        tap(button(app.root, tr("tech.backups", "zh")))
+        tap(button(app.root, tr("tech.export", "zh")))
+        assert screen.export_status == tr("tech.no_usb", "zh", path=stick)
+        assert not [cmd for cmd, _ in link.requests if cmd == "export_backups"]
+        stick.mkdir()
+        tap(button(app.root, tr("tech.export", "zh")))
+        assert ("export_backups", {"directory": str(stick)}) in link.requests
+        assert screen.export_status == tr(
+            "tech.export_done", "zh", path=stick / "qingka-backups.tar"
+        )
+    finally:
+        stop_app(app)
