@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 FINAL_STEP = "done"
@@ -99,11 +100,23 @@ class Board:
         step = progress.get("step") if progress else None
         running = bool(row.get("clearing")) or (progress is not None and step != FINAL_STEP)
         if running and not state.running:
-            state.started_at = self.monotonic()
+            state.started_at = self._started(progress)
             state.steps_seen = []
         state.running = running
         if running and progress is not None:
             self._take_step(state, progress)
+
+    def _started(self, progress: dict[str, Any] | None) -> float:
+        """Return the job's start on this board's clock (the daemon says when, if it knows)."""
+        now = self.monotonic()
+        started = progress.get("started_at") if progress else None
+        if isinstance(started, str):
+            try:
+                ago = (datetime.now() - datetime.fromisoformat(started)).total_seconds()
+            except ValueError:
+                return now
+            return now - max(0.0, ago)
+        return now
 
     def apply_event(self, event: dict[str, Any]) -> None:
         """Take one event of the daemon's stream."""

@@ -143,8 +143,9 @@ def _note(state: DeviceState, stage: str, lang: str) -> str:
     error = state.row.get("error")
     if isinstance(error, dict):
         code = str(error.get("code", ""))
-        if lang == "zh" and error.get("message_zh"):
-            return str(error["message_zh"])
+        message = error.get("message_zh" if lang == "zh" else "message_en")
+        if message:
+            return f"{message} [{code}]"
         return tr("card.unreadable", lang, code=code)
     if reading is not None and reading.get("training"):
         return tr("card.training", lang)

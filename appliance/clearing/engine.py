@@ -29,7 +29,6 @@ from appliance.clearing.outcomes import Outcome, OutcomeKind
 from appliance.clearing.pins import verify_pin_once
 from appliance.clearing.steps import JobStep
 from appliance.devices.errors import DeviceError
-from appliance.devices.messages import describe
 from appliance.devices.models import Identity
 from appliance.devices.nisec import NisecDevice
 from appliance.devices.snapshot import DeviceSnapshot, read_snapshot
@@ -79,6 +78,19 @@ class Slot:
     def device_no(self) -> str:
         """Return the device number once known, else the URL."""
         return self.snapshot.identity.device_no if self.snapshot else self.spec.url
+
+
+def error_json(exc: DeviceError) -> dict[str, str]:
+    """Return why a device could not be read, in both languages, with what to do."""
+    what_zh, action_zh = exc.text("zh")
+    what_en, action_en = exc.text("en")
+    return {
+        "code": exc.code,
+        "message_zh": what_zh,
+        "message_en": what_en,
+        "action_zh": action_zh,
+        "action_en": action_en,
+    }
 
 
 class JobRunning(Exception):
@@ -232,7 +244,7 @@ class Engine:
                 snapshot = self._snapshot(slot, device)
                 pending = self.journal.unfinished(snapshot.identity.device_no)
             except DeviceError as exc:
-                slot.error = {"code": exc.code, "message_zh": describe(exc, "zh")}
+                slot.error = error_json(exc)
                 self.emit({"event": "device", "url": spec.url, "error": slot.error})
                 if not run_job:
                     slot.next_check = self.monotonic() + self.check_interval_s
@@ -249,7 +261,7 @@ class Engine:
         if slot.present:
             self.emit({"event": "device", "url": slot.spec.url, "present": False})
         slot.present = False
-        slot.error = {"code": exc.code, "message_zh": describe(exc, "zh")}
+        slot.error = error_json(exc)
         slot.next_check = self.monotonic() + ABSENT_RECHECK_S
         if not run_job:
             return
@@ -314,10 +326,12 @@ class Engine:
 
     def _run_job(self, slot: Slot, device: NisecDevice) -> None:
         slot.job_running = True
+        started = datetime.now().isoformat(timespec="seconds")
 
         def emit(event: dict[str, Any]) -> None:
             if event.get("event") == "step":
-                slot.progress = event
+                # When the job began, so a screen opened mid-job shows the true elapsed time.
+                slot.progress = {**event, "started_at": started}
             self.emit({"url": slot.spec.url, **event})
 
         identity = device.identify()
@@ -348,7 +362,7 @@ class Engine:
             try:
                 self._snapshot(slot, device)
             except DeviceError as exc:
-                slot.error = {"code": exc.code, "message_zh": describe(exc, "zh")}
+                slot.error = error_json(exc)
         slot.next_check = self.monotonic() + self.check_interval_s
         self.emit({"event": "outcome", "url": slot.spec.url, **outcome.to_json()})
 

@@ -85,3 +85,17 @@ def test_devices_the_daemon_no_longer_lists_are_dropped() -> None:
     board.apply_status(one_device(), sync=True)
     board.apply_status({"devices": []}, sync=False)
     assert board.devices == {}
+
+
+def test_coming_back_mid_job_counts_from_when_the_job_began() -> None:
+    from datetime import datetime, timedelta  # noqa: PLC0415
+
+    began = (datetime.now() - timedelta(seconds=42)).isoformat(timespec="seconds")
+    busy = one_device()
+    progress = {**_step("upload", 35), "started_at": began}
+    busy["devices"][0].update(busy=True, clearing=True, progress=progress)
+    board = Board(monotonic=lambda: 1000.0)
+    board.apply_status(busy, sync=True)
+    started = board.devices["sim://shop"].started_at
+    assert started is not None
+    assert 1000.0 - 44 <= started <= 1000.0 - 41

@@ -179,7 +179,10 @@ def test_a_rejected_pin_is_never_tried_again_by_itself(box: Any) -> None:
         b.time.now += 3600
     backend = b.backends[url]
     assert backend.device.counters["verify_pin"] == 1
-    assert b.engine.status()["devices"][0]["error"]["code"] == "D-101"
+    error = b.engine.status()["devices"][0]["error"]
+    assert error["code"] == "D-101"
+    assert "2 tries left" in error["message_en"]
+    assert "不会自动重试" in error["action_zh"]
 
 
 def test_deadline_warnings_once_per_threshold(box: Any) -> None:
@@ -240,3 +243,22 @@ def test_clear_pressed_while_unplugged_says_so_once_and_runs_on_replug(box: Any)
     b.time.now += 6
     b.settle()
     assert kinds(b, url) == ["retry-later", "done"]
+
+
+def test_progress_says_when_the_job_began(box: Any) -> None:
+    b = box(POLICY_BUTTON)
+    url, _ = b.add()
+    seen: list[dict[str, Any]] = []
+
+    def emit(event: dict[str, Any]) -> None:
+        b.events.append(event)
+        if event.get("step") == "upload":
+            seen.append(b.engine.status()["devices"][0])
+
+    b.engine.emit = emit
+    b.engine.request_clear(url)
+    b.settle()
+    assert kinds(b, url) == ["done"]
+    assert seen[0]["clearing"] is True
+    assert seen[0]["progress"]["step"] == "upload"
+    assert seen[0]["progress"]["started_at"] <= seen[0]["now"]
