@@ -253,12 +253,13 @@ def test_progress_says_when_the_job_began(box: Any) -> None:
     def emit(event: dict[str, Any]) -> None:
         b.events.append(event)
         if event.get("step") == "upload":
-            seen.append(b.engine.status()["devices"][0])
+            seen.append(b.engine.status())
 
     b.engine.emit = emit
     b.engine.request_clear(url)
     b.settle()
     assert kinds(b, url) == ["done"]
-    assert seen[0]["clearing"] is True
-    assert seen[0]["progress"]["step"] == "upload"
-    assert seen[0]["progress"]["started_at"] <= seen[0]["now"]
+    row = seen[0]["devices"][0]
+    assert row["clearing"] is True
+    assert row["progress"]["step"] == "upload"
+    assert row["progress"]["started_at"] <= seen[0]["now"]
