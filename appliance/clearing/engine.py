@@ -335,9 +335,10 @@ class Engine:
             self.emit({"url": slot.spec.url, **event})
 
         identity = device.identify()
+        bureau = self.bureau_factory(identity)
         job = ClearingJob(
             device,
-            self.bureau_factory(identity),
+            bureau,
             self.backups,
             self.journal,
             pin=slot.spec.pin,
@@ -345,7 +346,10 @@ class Engine:
             emit=emit,
             stop=self.stop_event,
         )
-        outcome = job.run()
+        try:
+            outcome = job.run()
+        finally:
+            bureau.close()
         delay = None
         if outcome.kind.success or outcome.kind is OutcomeKind.NOT_DUE:
             slot.failures = 0

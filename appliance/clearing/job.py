@@ -55,6 +55,9 @@ class BureauPort(Protocol):
     def request_clearing(self, identity: Identity, period: int, types: list[str]) -> bytes:
         """Return the clearing data for ``period`` and ``types``."""
 
+    def close(self) -> None:
+        """Drop the session and its connections."""
+
 
 class BackupPort(Protocol):
     """What the job needs of the backup store."""
