@@ -6,24 +6,8 @@ technician reads. Keyed by the stable error code, so a screen, the CLI and the f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from appliance.devices.errors import DeviceError
-
-
-@dataclass(frozen=True)
-class Message:
-    """A message for people: what happened and what to do, in both languages."""
-
-    zh: str
-    en: str
-    action_zh: str
-    action_en: str
-
-    def text(self, lang: str) -> tuple[str, str]:
-        """Return (what happened, what to do) in ``lang`` ("zh" or "en")."""
-        return (self.zh, self.action_zh) if lang == "zh" else (self.en, self.action_en)
-
+from appliance.wording import Message
 
 MESSAGES: dict[str, Message] = {
     "D-000": Message(
