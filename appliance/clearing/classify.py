@@ -17,6 +17,7 @@ from appliance.clearing.steps import JobStep
 from appliance.devices import errors as dev
 from appliance.devices.models import Identity
 from appliance.taxpayer import mask_taxpayer_id
+from appliance.wording import Message
 
 
 @runtime_checkable
@@ -59,16 +60,8 @@ def outcome_for(exc: BaseException, device_no: str, period: int | None, step: Jo
         zh, action_zh = exc.text("zh")
         en, action_en = exc.text("en")
     else:
-        return Outcome(
-            kind=OutcomeKind.NEEDS_HUMAN,
-            code=J_INTERNAL,
-            message_zh="清卡程序内部出错",
-            message_en="The clearing program hit an internal error",
-            action_zh="请联系技术支持并提供错误代码",
-            action_en="Call support and give them the code",
-            device_no=device_no,
-            period=period,
-            detail=f"{type(exc).__name__} during {step.value}: {exc}",
+        return fixed(
+            J_INTERNAL, device_no, period, f"{type(exc).__name__} during {step.value}: {exc}"
         )
     if isinstance(exc, dev.NotReportTime):
         kind = OutcomeKind.NOT_DUE
@@ -173,43 +166,73 @@ def taxpayer_mismatch(identity: Identity, expected: str) -> Outcome:
     )
 
 
-def not_verified(device_no: str, period: int) -> Outcome:
-    """Return the outcome when the device does not show the clearing after write-back."""
+# Job outcomes whose words never change, by code.
+FIXED: dict[str, tuple[OutcomeKind, Message]] = {
+    J_NOT_VERIFIED: (
+        OutcomeKind.NEEDS_HUMAN,
+        Message(
+            "清卡数据已写入，但设备显示仍未清卡",
+            "Clearing data was written but the device still shows not cleared",
+            "请联系技术支持核对设备",
+            "Call support to check the device",
+        ),
+    ),
+    J_INCONSISTENT: (
+        OutcomeKind.NEEDS_HUMAN,
+        Message(
+            "设备状态与本机记录不一致",
+            "The device's state and the box's records disagree",
+            "请联系技术支持",
+            "Call support",
+        ),
+    ),
+    J_INTERRUPTED: (
+        OutcomeKind.RETRY_LATER,
+        Message(
+            "清卡服务正在停止，任务已安全暂停",
+            "The clearing service is stopping; the job paused safely",
+            "服务重新启动后会自动继续",
+            "It resumes by itself when the service starts again",
+        ),
+    ),
+    J_INTERNAL: (
+        OutcomeKind.NEEDS_HUMAN,
+        Message(
+            "清卡程序内部出错",
+            "The clearing program hit an internal error",
+            "请联系技术支持并提供错误代码",
+            "Call support and give them the code",
+        ),
+    ),
+}
+
+
+def fixed(code: str, device_no: str, period: int | None, detail: str = "") -> Outcome:
+    """Return the job outcome of ``code`` from the table of fixed words."""
+    kind, message = FIXED[code]
     return Outcome(
-        kind=OutcomeKind.NEEDS_HUMAN,
-        code=J_NOT_VERIFIED,
-        message_zh="清卡数据已写入，但设备显示仍未清卡",
-        message_en="Clearing data was written but the device still shows not cleared",
-        action_zh="请联系技术支持核对设备",
-        action_en="Call support to check the device",
+        kind=kind,
+        code=code,
+        message_zh=message.zh,
+        message_en=message.en,
+        action_zh=message.action_zh,
+        action_en=message.action_en,
         device_no=device_no,
         period=period,
+        detail=detail,
     )
+
+
+def not_verified(device_no: str, period: int) -> Outcome:
+    """Return the outcome when the device does not show the clearing after write-back."""
+    return fixed(J_NOT_VERIFIED, device_no, period)
 
 
 def inconsistent(device_no: str, period: int) -> Outcome:
     """Return the outcome when the device and the journal disagree about a period."""
-    return Outcome(
-        kind=OutcomeKind.NEEDS_HUMAN,
-        code=J_INCONSISTENT,
-        message_zh="设备状态与本机记录不一致",
-        message_en="The device's state and the box's records disagree",
-        action_zh="请联系技术支持",
-        action_en="Call support",
-        device_no=device_no,
-        period=period,
-    )
+    return fixed(J_INCONSISTENT, device_no, period)
 
 
 def interrupted(device_no: str, period: int | None) -> Outcome:
     """Return the outcome of a job stopped by a daemon shutdown (it resumes at next start)."""
-    return Outcome(
-        kind=OutcomeKind.RETRY_LATER,
-        code=J_INTERRUPTED,
-        message_zh="清卡服务正在停止，任务已安全暂停",
-        message_en="The clearing service is stopping; the job paused safely",
-        action_zh="服务重新启动后会自动继续",
-        action_en="It resumes by itself when the service starts again",
-        device_no=device_no,
-        period=period,
-    )
+    return fixed(J_INTERRUPTED, device_no, period)
