@@ -8,12 +8,13 @@ goes to Shenzhen, any other ``44....`` to Guangdong.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from appliance.jsonfile import JsonFileError, load_capped
 
 # Prefix of the region code -> (path name used by the simulator, name of the tax authority).
 AUTHORITIES: dict[str, tuple[str, str]] = {
@@ -115,14 +116,10 @@ class EndpointTable:
     @classmethod
     def from_file(cls, path: Path) -> EndpointTable:
         """Load a JSON endpoint table (at most 64 KiB)."""
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_TABLE_BYTES + 1)
-        if len(raw) > _MAX_TABLE_BYTES:
-            raise EndpointError(f"endpoint table {path} is larger than {_MAX_TABLE_BYTES} bytes")
         try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise EndpointError(f"endpoint table {path} is not JSON: {exc}") from None
+            data = load_capped(path, _MAX_TABLE_BYTES, "endpoint table")
+        except JsonFileError as exc:
+            raise EndpointError(str(exc)) from None
         return cls.from_mapping(data)
 
     @classmethod

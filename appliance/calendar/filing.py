@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from appliance.jsonfile import JsonFileError, load_capped
+
 FALLBACK_DAY = 15
 # The lock moment is the last second of the deadline day: invoicing stops after it.
 LOCK_TIME = time(23, 59, 59)
@@ -63,14 +65,10 @@ class FilingCalendar:
     @classmethod
     def from_file(cls, path: Path) -> FilingCalendar:
         """Load a calendar file (JSON, at most 64 KiB)."""
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_FILE_BYTES + 1)
-        if len(raw) > _MAX_FILE_BYTES:
-            raise CalendarError(f"calendar file {path} is larger than {_MAX_FILE_BYTES} bytes")
         try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CalendarError(f"calendar file {path} is not JSON: {exc}") from exc
+            data = load_capped(path, _MAX_FILE_BYTES, "calendar file")
+        except JsonFileError as exc:
+            raise CalendarError(str(exc)) from None
         return cls.from_mapping(data)
 
     def merged(self, newer: FilingCalendar) -> FilingCalendar:

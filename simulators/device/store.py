@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from appliance.jsonfile import load_capped
 from simulators.device.core.host import StateSink
 from simulators.device.core.state import check_state
 
@@ -31,16 +32,9 @@ class StateFile(StateSink):
     def load(self) -> dict[str, Any] | None:
         """Return the saved state, ``None`` if there is no file; ``ValueError`` if unusable."""
         try:
-            with self.path.open("rb") as handle:
-                raw = handle.read(MAX_STATE_BYTES + 1)
+            state = load_capped(self.path, MAX_STATE_BYTES, "device state")
         except FileNotFoundError:
             return None
-        if len(raw) > MAX_STATE_BYTES:
-            raise ValueError(f"device state {self.path} is larger than {MAX_STATE_BYTES} bytes")
-        try:
-            state = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"device state {self.path} is not JSON: {exc}") from exc
         try:
             check_state(state)
         except ValueError as exc:
