@@ -26,6 +26,7 @@ from appliance.clearing.bureau_adapter import BureauAdapter
 from appliance.clearing.engine import POLICY_BUTTON, DeviceSpec, Engine
 from appliance.clearing.job import ClearingJob
 from appliance.clearing.journal import Journal
+from appliance.clearing.pins import PinGuard
 from appliance.devices.models import Identity
 from appliance.devices.nisec import NisecDevice
 from appliance.devices.urls import open_device
@@ -56,11 +57,13 @@ def single_clearing(bureau: BureauProcess, folder: Path, index: int) -> tuple[fl
     db = Database(folder / "single.db")
     device = open_device(f"usb://{backend.vid:04x}:{backend.pid:04x}", backend=backend)
     adapter = BureauAdapter(bureau.config())
+    journal = Journal(db)
     job = ClearingJob(
         device,
         adapter,
         BackupStore(folder / "single"),
-        Journal(db),
+        journal,
+        pins=PinGuard(journal, None),
         pin=DEFAULT_PIN,
         expected_taxpayer=catalog.taxpayer(index).taxpayer_id,
     )

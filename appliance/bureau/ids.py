@@ -28,6 +28,12 @@ def upload_business_id(
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
+def clearing_business_id(job_id: int, device_no: str, period: int) -> str:
+    """Return a clearing request's id for a job that journaled none: same job, same id."""
+    key = "\x00".join(("clear/1", str(job_id), device_no, str(period)))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
 def random_business_id() -> str:
     """Return a fresh business id (128 random bits, hex)."""
     return secrets.token_hex(16)

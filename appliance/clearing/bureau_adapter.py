@@ -40,9 +40,11 @@ class BureauAdapter:
             "business_id": receipt.business_id,
         }
 
-    def request_clearing(self, identity: Identity, period: int, types: list[str]) -> bytes:
+    def request_clearing(
+        self, identity: Identity, period: int, types: list[str], business_id: str
+    ) -> bytes:
         """Return the checked clearing data, as it is to be written to the device."""
-        return self.client.request_clearing(period, types).raw
+        return self.client.request_clearing(period, types, business_id).raw
 
     def close(self) -> None:
         """Close the connections."""

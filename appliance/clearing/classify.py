@@ -166,6 +166,37 @@ def taxpayer_mismatch(identity: Identity, expected: str) -> Outcome:
     )
 
 
+# needs-human codes a person in front of the box can fix on the spot, so "try again now" helps:
+# the declaration was filed, the device plugged in again, offline invoices uploaded, a job that
+# was interrupted. Never a wrong or locked PIN (a person sets the PIN; the box never retries
+# one), a zombie or training device, a certificate problem, or what only the tax office fixes.
+RETRY_HELPS_CODES = frozenset(
+    {
+        "B-401",  # summary not uploaded or outside the filing period: the box reports first
+        "B-402",  # declaration missing: once filed on the e-tax website, clearing goes through
+        "B-403",  # declaration corrected on the e-tax website
+        "B-104",  # handshake refused: replugging the device usually fixes it
+        "B-301",  # summary signature: copy tax again
+        "D-000",  # device errors whose action is "unplug, plug in again and retry"
+        "D-001",
+        "D-002",
+        "D-003",
+        "D-004",
+        "D-103",
+        "D-205",  # offline invoices uploaded in the invoicing software
+        "D-209",
+        J_INTERRUPTED,
+    }
+)
+
+
+def retry_helps(outcome: Outcome) -> bool:
+    """Tell whether a person tapping "try again now" can change how ``outcome`` ends."""
+    if outcome.kind is OutcomeKind.RETRY_LATER:
+        return True
+    return outcome.kind is OutcomeKind.NEEDS_HUMAN and outcome.code in RETRY_HELPS_CODES
+
+
 # Job outcomes whose words never change, by code.
 FIXED: dict[str, tuple[OutcomeKind, Message]] = {
     J_NOT_VERIFIED: (

@@ -7,7 +7,12 @@ so a slow or stuck device never holds up the loop, the API or another device.
 Policy ``auto`` (default) checks each device on start, on plug-in and every 15 minutes, and
 clears it when its period is open; ``button-only`` clears only on request. Either way a job that
 was interrupted (unplug, crash, power cut) resumes by itself, because the person who started it
-expects it to finish.
+expects it to finish, and a clear someone asked for is journaled before it is acknowledged, so a
+restart does not lose it. Every attempt ends in exactly one ``outcome`` event.
+
+A device that needs a person (a wrong PIN, a training or zombie device, offline invoices) is not
+tried again every check: only after something changed (plugged in again, a new PIN, a new day)
+or when someone asks.
 """
 
 from __future__ import annotations
@@ -16,16 +21,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
+from appliance.calendar.filing import FilingCalendar, default_calendar
 from appliance.calendar.stage import Stage
 from appliance.clearing import classify
 from appliance.clearing.backoff import retry_delay
 from appliance.clearing.job import BackupPort, BureauPort, ClearingJob
 from appliance.clearing.journal import Journal
 from appliance.clearing.outcomes import Outcome, OutcomeKind
-from appliance.clearing.pins import verify_pin_once
+from appliance.clearing.pins import PinGuard
+from appliance.clearing.specs import POLICY_AUTO, POLICY_BUTTON, DeviceSpec
 from appliance.clearing.steps import JobStep
 from appliance.clock import clock
 from appliance.devices.errors import DeviceError
@@ -33,27 +41,22 @@ from appliance.devices.models import Identity
 from appliance.devices.nisec import NisecDevice
 from appliance.devices.snapshot import DeviceSnapshot, read_snapshot
 
+__all__ = ["POLICY_AUTO", "POLICY_BUTTON", "DeviceSpec", "Engine", "JobRunning", "UnknownDevice"]
+
 _log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
 Opener = Callable[[str], NisecDevice]
 BureauFactory = Callable[[Identity], BureauPort]
 
-POLICY_AUTO = "auto"
-POLICY_BUTTON = "button-only"
 # Deadline warnings, days before the lock: each is sent once per device and lock date.
 WARNING_DAYS = (1, 3, 5)
 # How often an absent configured device is looked for again (a cheap open attempt).
 ABSENT_RECHECK_S = 5.0
-
-
-@dataclass
-class DeviceSpec:
-    """A device the box is configured for (or discovered on USB)."""
-
-    url: str
-    pin: str
-    expected_taxpayer: str | None = None
+# A device that needs a person is tried again by itself at most this often (and on a new day).
+NEEDS_HUMAN_RECHECK_S = 24 * 3600.0
+# How long ``set_pin`` waits for the device to try the new PIN before answering.
+SET_PIN_WAIT_S = 60.0
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Slot:
     present: bool = False
     busy: bool = False
     job_running: bool = False
+    identity: Identity | None = None
     snapshot: DeviceSnapshot | None = None
     error: dict[str, Any] | None = None
     progress: dict[str, Any] | None = None
@@ -71,13 +75,21 @@ class Slot:
     next_check: float = 0.0
     next_job: float | None = None
     failures: int = 0
+    # Whether a job ran on this device since the engine started (an interrupted one resumes
+    # by itself once; after that, retries follow the schedule).
+    attempted: bool = False
     clear_requested: bool = False
     thread: threading.Thread | None = None
+    # Bumped on every plug-in and every new PIN: "something changed" for a device on hold.
+    changes: int = 0
+    # Set after a needs-human outcome: (day, changes, until) the device is left alone.
+    hold: tuple[date, int, float] | None = None
+    done: threading.Event = field(default_factory=threading.Event)
 
     @property
     def device_no(self) -> str:
         """Return the device number once known, else the URL."""
-        return self.snapshot.identity.device_no if self.snapshot else self.spec.url
+        return self.identity.device_no if self.identity else self.spec.url
 
 
 def error_json(exc: DeviceError) -> dict[str, str]:
@@ -90,6 +102,7 @@ def error_json(exc: DeviceError) -> dict[str, str]:
         "message_en": what_en,
         "action_zh": action_zh,
         "action_en": action_en,
+        "detail": exc.detail,
     }
 
 
@@ -113,6 +126,8 @@ class Engine:
         bureau_factory: BureauFactory,
         opener: Opener,
         emit: Emit,
+        pins: PinGuard | None = None,
+        calendar: FilingCalendar | None = None,
         policy: str = POLICY_AUTO,
         check_interval_s: float = 900.0,
         discover: Callable[[], list[str]] | None = None,
@@ -124,6 +139,8 @@ class Engine:
         self.bureau_factory = bureau_factory
         self.opener = opener
         self.emit = emit
+        self.pins = pins or PinGuard(journal, None)
+        self.calendar = calendar or default_calendar()
         self.policy = policy
         self.check_interval_s = check_interval_s
         self.discover = discover
@@ -131,7 +148,19 @@ class Engine:
         self.monotonic = monotonic
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
-        self.slots: dict[str, Slot] = {spec.url: Slot(spec) for spec in devices}
+        self.slots: dict[str, Slot] = {}
+        for spec in devices:
+            self._add_slot(spec)
+        # Requests journaled before a restart still hold: the person is still waiting.
+        for _, url, _ in journal.open_requests():
+            if url in self.slots:
+                self.slots[url].clear_requested = True
+
+    def _add_slot(self, spec: DeviceSpec) -> Slot:
+        slot = Slot(spec)
+        slot.last_outcome = self.journal.last_outcome_at(spec.url)
+        self.slots[spec.url] = slot
+        return slot
 
     # -- the loop's entry ---------------------------------------------------------------------
 
@@ -152,29 +181,36 @@ class Engine:
                 if run_job or now >= slot.next_check:
                     self._start(slot, run_job, requested=slot.clear_requested)
 
-    def _discover(self) -> None:
-        try:
-            urls = set(self.discover() if self.discover else [])
-        except Exception:  # noqa: BLE001 - a USB enumeration hiccup must not stop the loop
-            _log.exception("USB discovery failed")
-            return
+    def plugged(self, urls: list[str]) -> None:
+        """Take note of the devices plugged in now (from udev or a bus scan)."""
         with self._lock:
-            for url in urls - set(self.slots):
-                self.slots[url] = Slot(DeviceSpec(url, self.discovered_pin or ""))
+            for url in set(urls) - set(self.slots):
+                slot = self._add_slot(DeviceSpec(url, self.discovered_pin or ""))
                 self.emit({"event": "device", "url": url, "present": True, "plugged": True})
             for url, slot in self.slots.items():
+                if url in urls and not slot.present and not slot.busy:
+                    slot.next_check = 0.0  # look at it now
                 if url not in urls and slot.present and url.startswith("usb:"):
                     slot.present = False
                     slot.next_check = self.monotonic() + ABSENT_RECHECK_S
                     self.emit({"event": "device", "url": url, "present": False})
 
-    def _start(self, slot: Slot, run_job: bool, requested: bool) -> None:
+    def _discover(self) -> None:
+        try:
+            urls = list(self.discover() if self.discover else [])
+        except Exception:  # noqa: BLE001 - a USB enumeration hiccup must not stop the loop
+            _log.exception("USB discovery failed")
+            return
+        self.plugged(urls)
+
+    def _start(self, slot: Slot, run_job: bool, requested: bool, verify_only: bool = False) -> None:
         slot.busy = True
+        slot.done.clear()
         slot.job_running = run_job
         slot.clear_requested = False
         thread = threading.Thread(
             target=self._work,
-            args=(slot, run_job, requested),
+            args=(slot, run_job, requested, verify_only),
             name=f"device {slot.spec.url}",
             daemon=True,
         )
@@ -184,22 +220,60 @@ class Engine:
     def add(self, spec: DeviceSpec) -> None:
         """Watch one more device (checked at the next tick)."""
         with self._lock:
-            self.slots.setdefault(spec.url, Slot(spec))
+            if spec.url not in self.slots:
+                self._add_slot(spec)
 
     # -- requests ------------------------------------------------------------------------------
 
-    def request_clear(self, key: str | None = None) -> list[str]:
-        """Queue a clearing of one device (URL or device number) or of all; return their URLs."""
+    def _find(self, key: str | None) -> list[Slot]:
+        return [s for s in self.slots.values() if key in (None, s.spec.url, s.device_no)]
+
+    def request_clear(self, key: str | None = None, source: str = "api") -> list[str]:
+        """Queue a clearing of one device (URL or device number) or of all; return their URLs.
+
+        The request is journaled before this returns: a restart in between does not lose it.
+        """
         with self._lock:
-            slots = [s for s in self.slots.values() if key in (None, s.spec.url, s.device_no)]
+            slots = self._find(key)
             if not slots:
                 raise UnknownDevice(key or "no device configured")
             # A second tap never starts a second job: refuse while one runs or waits to.
             if key is not None and any(s.job_running or s.clear_requested for s in slots):
                 raise JobRunning(key)
             for slot in slots:
-                slot.clear_requested = True
+                if not (slot.job_running or slot.clear_requested):
+                    self.journal.add_request(slot.spec.url, source)
+                    slot.clear_requested = True
+                    slot.hold = None  # someone asked: try, whatever the last outcome was
             return [slot.spec.url for slot in slots]
+
+    def set_pin(self, key: str, pin: str) -> dict[str, Any]:
+        """Keep a PIN entered on the box for a device, and let the device try it once."""
+        with self._lock:
+            slots = self._find(key)
+            if len(slots) != 1:
+                raise UnknownDevice(key)
+            slot = slots[0]
+            if slot.identity is None:
+                raise UnknownDevice(f"{key} (not read yet: plug it in first)")
+            if slot.busy:
+                raise JobRunning(key)
+            self.pins.set_pin(slot.identity.device_no, pin)
+            slot.changes += 1
+            slot.hold = None
+            tried = slot.present
+            if tried:
+                self._start(slot, run_job=False, requested=False, verify_only=True)
+        if tried:
+            slot.done.wait(SET_PIN_WAIT_S)
+        state = self.pins.state(slot.identity.device_no, slot.spec.pin)
+        verified = {"ok": True, "rejected": False, "locked": False}.get(state.state)
+        return {
+            "device_no": slot.identity.device_no,
+            "stored": True,
+            "verified": verified if tried else None,
+            "tries_left": state.tries_left,
+        }
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask running jobs to stop at their next step boundary and wait for them."""
@@ -212,22 +286,29 @@ class Engine:
     def idle(self) -> bool:
         """Tell whether no device is being read or cleared."""
         with self._lock:
-            return not any(slot.busy for slot in self.slots.values())
+            return not any(slot.busy or slot.clear_requested for slot in self.slots.values())
 
     # -- the worker ----------------------------------------------------------------------------
 
-    def _work(self, slot: Slot, run_job: bool, requested: bool) -> None:
+    def _work(self, slot: Slot, run_job: bool, requested: bool, verify_only: bool) -> None:
         try:
-            self._check_and_maybe_clear(slot, run_job, requested)
-        except Exception:  # noqa: BLE001 - a bug in one device's work must not kill the daemon
+            self._check_and_maybe_clear(slot, run_job, requested, verify_only)
+        except Exception as exc:  # noqa: BLE001 - a bug in one device's work must not kill the daemon
             _log.exception("device work failed for %s", slot.spec.url)
             slot.next_check = self.monotonic() + self.check_interval_s
+            if run_job:
+                # Whoever asked is told, and the request is answered: nothing waits forever.
+                outcome = classify.outcome_for(exc, slot.device_no, None, JobStep.PRECHECK)
+                self._announce(slot, outcome, recorded=False)
         finally:
             slot.progress = None
             slot.job_running = False
             slot.busy = False
+            slot.done.set()
 
-    def _check_and_maybe_clear(self, slot: Slot, run_job: bool, requested: bool) -> None:
+    def _check_and_maybe_clear(
+        self, slot: Slot, run_job: bool, requested: bool, verify_only: bool = False
+    ) -> None:
         spec = slot.spec
         try:
             device = self.opener(spec.url)
@@ -235,9 +316,9 @@ class Engine:
             self._absent(slot, exc, run_job, requested)
             return
         with device:
-            was_present = slot.present
-            slot.present = True
-            if not was_present:
+            if not slot.present:
+                slot.present = True
+                slot.changes += 1  # plugged in (again): a device on hold gets another look
                 self.emit({"event": "device", "url": spec.url, "present": True})
             pending = None
             try:
@@ -250,12 +331,32 @@ class Engine:
                     slot.next_check = self.monotonic() + self.check_interval_s
                     return
                 snapshot = None
+            if verify_only:
+                # A new PIN was entered: reading the device tried it once; a job comes next tick.
+                slot.next_check = self.monotonic() + self.check_interval_s
+                return
             due = snapshot is not None and self._due(snapshot)
-            resume = pending is not None and slot.next_job is None and slot.last_outcome is None
-            if run_job or resume or (self.policy == POLICY_AUTO and due and slot.next_job is None):
+            resume = pending is not None and not slot.attempted and slot.next_job is None
+            auto = (
+                self.policy == POLICY_AUTO
+                and due
+                and slot.next_job is None
+                and not self._held(slot)
+            )
+            if run_job or resume or auto:
                 self._run_job(slot, device)
             else:
                 slot.next_check = self.monotonic() + self.check_interval_s
+
+    def _held(self, slot: Slot) -> bool:
+        """Tell whether a device that needs a person is still to be left alone."""
+        if slot.hold is None:
+            return False
+        day, changes, until = slot.hold
+        if day != clock().today() or changes != slot.changes or self.monotonic() >= until:
+            slot.hold = None
+            return False
+        return True
 
     def _absent(self, slot: Slot, exc: DeviceError, run_job: bool, requested: bool) -> None:
         if slot.present:
@@ -271,30 +372,34 @@ class Engine:
             # Someone pressed the button: tell them now, not only when the device comes back.
             outcome = classify.outcome_for(exc, slot.device_no, None, JobStep.PRECHECK)
             outcome = replace(outcome, retry_at=clock().after(ABSENT_RECHECK_S))
-            self.emit({"event": "outcome", "url": slot.spec.url, **outcome.to_json()})
+            self._announce(slot, outcome, recorded=False, answer=False)
+
+    def _verifier(self, slot: Slot, device: NisecDevice) -> Callable[[Identity], None]:
+        def verify(identity: Identity) -> None:
+            slot.identity = identity
+            self.pins.verify(device, identity.device_no, slot.spec.pin)
+
+        return verify
 
     def _snapshot(self, slot: Slot, device: NisecDevice) -> DeviceSnapshot:
         # A PIN this device rejected is never sent again, not even to read the status.
-        snapshot = read_snapshot(
-            device,
-            slot.spec.pin,
-            lambda identity: verify_pin_once(
-                device, self.journal, identity.device_no, slot.spec.pin
-            ),
-        )
+        snapshot = read_snapshot(device, self._verifier(slot, device))
         slot.snapshot = snapshot
+        slot.identity = snapshot.identity
         slot.error = None
+        if slot.last_outcome is None:
+            slot.last_outcome = self.journal.last_outcome(snapshot.identity.device_no)
         self.emit({"event": "device", "url": slot.spec.url, "present": True, **snapshot.to_json()})
         self._warn(slot, snapshot)
         return snapshot
 
     @staticmethod
     def _due(snapshot: DeviceSnapshot) -> bool:
-        clock = snapshot.clock.date()
+        clock_day = snapshot.clock.date()
         return any(
             t.status.stage is not Stage.CLEARED
             and t.monitor.bszzrq is not None
-            and t.monitor.bszzrq < clock
+            and t.monitor.bszzrq < clock_day
             for t in snapshot.types
         )
 
@@ -324,6 +429,7 @@ class Engine:
 
     def _run_job(self, slot: Slot, device: NisecDevice) -> None:
         slot.job_running = True
+        slot.attempted = True
         started = clock().stamp()
 
         def emit(event: dict[str, Any]) -> None:
@@ -332,32 +438,32 @@ class Engine:
                 slot.progress = {**event, "started_at": started}
             self.emit({"url": slot.spec.url, **event})
 
-        identity = device.identify()
+        try:
+            identity = device.identify()
+        except DeviceError as exc:
+            # Busy, stalled, gone: the job could not even start. That is an outcome too.
+            outcome = classify.outcome_for(exc, slot.device_no, None, JobStep.PRECHECK)
+            self._announce(slot, self._schedule(slot, outcome), recorded=False)
+            slot.next_check = self.monotonic() + self.check_interval_s
+            return
+        slot.identity = identity
         bureau = self.bureau_factory(identity)
         job = ClearingJob(
             device,
             bureau,
             self.backups,
             self.journal,
+            pins=self.pins,
             pin=slot.spec.pin,
             expected_taxpayer=slot.spec.expected_taxpayer,
             emit=emit,
             stop=self.stop_event,
+            url=slot.spec.url,
         )
         try:
-            outcome = job.run()
+            outcome = job.run(finish=lambda done: self._schedule(slot, done))
         finally:
             bureau.close()
-        delay = None
-        if outcome.kind.success or outcome.kind is OutcomeKind.NOT_DUE:
-            slot.failures = 0
-        else:
-            slot.failures += 1
-            delay = retry_delay(outcome, slot.failures)
-        slot.next_job = None if delay is None else self.monotonic() + delay
-        if delay is not None:
-            outcome = replace(outcome, retry_at=clock().after(delay))
-        slot.last_outcome = outcome
         if outcome.kind.success:
             # Read the device again while it is open, so every screen shows the new lock date
             # by the time the job is reported finished.
@@ -366,6 +472,38 @@ class Engine:
             except DeviceError as exc:
                 slot.error = error_json(exc)
         slot.next_check = self.monotonic() + self.check_interval_s
+        self._announce(slot, outcome, recorded=True)
+
+    def _schedule(self, slot: Slot, outcome: Outcome) -> Outcome:
+        """Decide when the box tries again after ``outcome``, and say so in it."""
+        delay = None
+        if outcome.kind.success or outcome.kind is OutcomeKind.NOT_DUE:
+            slot.failures = 0
+        else:
+            slot.failures += 1
+            delay = retry_delay(outcome, slot.failures)
+        slot.next_job = None if delay is None else self.monotonic() + delay
+        slot.hold = None
+        if outcome.kind is OutcomeKind.NEEDS_HUMAN and delay is None:
+            slot.hold = (clock().today(), slot.changes, self.monotonic() + NEEDS_HUMAN_RECHECK_S)
+        return replace(
+            outcome,
+            retry_at=clock().after(delay) if delay is not None else None,
+            at=clock().now(),
+            retry_helps=classify.retry_helps(outcome),
+        )
+
+    def _announce(
+        self, slot: Slot, outcome: Outcome, *, recorded: bool, answer: bool = True
+    ) -> None:
+        """Tell the world how an attempt ended; answer the requests it settles."""
+        if outcome.at is None:
+            outcome = replace(outcome, at=clock().now(), retry_helps=classify.retry_helps(outcome))
+        if not recorded:
+            self.journal.record_outcome(slot.device_no, outcome, None, slot.spec.url)
+        if answer:
+            self.journal.answer_requests(slot.spec.url, outcome.code)
+        slot.last_outcome = outcome
         self.emit({"event": "outcome", "url": slot.spec.url, **outcome.to_json()})
 
     # -- views for the API ----------------------------------------------------------------------
@@ -378,6 +516,7 @@ class Engine:
             slots = list(self.slots.values())
         for slot in slots:
             retry_in = None if slot.next_job is None else max(0.0, slot.next_job - now)
+            device_no = slot.identity.device_no if slot.identity else None
             devices.append(
                 {
                     "url": slot.spec.url,
@@ -389,16 +528,26 @@ class Engine:
                     "progress": slot.progress,
                     "last_outcome": slot.last_outcome.to_json() if slot.last_outcome else None,
                     "retry_in_s": retry_in,
-                    "last_success": (
-                        self.journal.last_success(slot.snapshot.identity.device_no)
-                        if slot.snapshot
-                        else None
+                    "on_hold": slot.hold is not None,
+                    "pin": (
+                        self.pins.state(device_no, slot.spec.pin).to_json()
+                        if device_no
+                        else {"state": "unknown", "tries_left": None}
                     ),
+                    "last_success": self.journal.last_success(device_no) if device_no else None,
                 }
             )
+        today = clock().today()
+        deadline = self.calendar.deadline(today.year, today.month)
         return {
             "policy": self.policy,
             "devices": devices,
-            "today": clock().today().isoformat(),
+            "today": today.isoformat(),
             "now": clock().stamp(),
+            "filing": {
+                "month": f"{today.year}-{today.month:02d}",
+                "deadline": deadline.isoformat(),
+                "official": self.calendar.is_official(today.year, today.month),
+                "days_left": (deadline - today).days,
+            },
         }

@@ -6,7 +6,9 @@ Each step asserts the step it starts from, does its work, and hands its outputs 
 :meth:`ClearingJob._set_step`, the only place that journals and emits events: the outputs and the
 new step are one durable transaction, so a kill at any instant leaves the job at a step boundary
 with every input the next step needs. Every step is safe to repeat: copy tax answers the same on
-a second call, uploads reuse their business id, the bureau answers the same receipt, and a
+a second call, uploads reuse their business id, the bureau answers the same receipt, the
+clearing request's business id is journaled before it is first sent and reused on every retry
+and resume (so the bureau answers the same clearing data, never a second clearing), and a
 repeated write-back that the device answers "already cleared" counts as success.
 """
 
@@ -19,11 +21,12 @@ from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from appliance.bureau.ids import clearing_business_id, random_business_id
 from appliance.calendar.stage import Stage, TypeStatus, derive_status
 from appliance.clearing import classify
 from appliance.clearing.journal import JobRecord, Journal
 from appliance.clearing.outcomes import Outcome
-from appliance.clearing.pins import verify_pin_once
+from appliance.clearing.pins import PinGuard
 from appliance.clearing.steps import JobStep
 from appliance.clock import first_of_next_month, month_of
 from appliance.devices import errors as dev
@@ -53,8 +56,10 @@ class BureauPort(Protocol):
     def upload_summary(self, identity: Identity, summary: Summary) -> dict[str, Any]:
         """Upload one type's summary; return the receipt (JSON-ready)."""
 
-    def request_clearing(self, identity: Identity, period: int, types: list[str]) -> bytes:
-        """Return the clearing data for ``period`` and ``types``."""
+    def request_clearing(
+        self, identity: Identity, period: int, types: list[str], business_id: str
+    ) -> bytes:
+        """Return the clearing data for ``period`` and ``types``; ``business_id`` is journaled."""
 
     def close(self) -> None:
         """Drop the session and its connections."""
@@ -107,16 +112,20 @@ class ClearingJob:
         backups: BackupPort,
         journal: Journal,
         *,
+        pins: PinGuard,
         pin: str,
         expected_taxpayer: str | None = None,
         emit: Emit | None = None,
         stop: threading.Event | None = None,
+        url: str | None = None,
     ) -> None:
         self.device = device
         self.bureau = bureau
         self.backups = backups
         self.journal = journal
+        self.pins = pins
         self.pin = pin
+        self.url = url or device.url
         self.expected_taxpayer = expected_taxpayer
         self._emit = emit or (lambda event: None)
         self._stop = stop or threading.Event()
@@ -168,8 +177,12 @@ class ClearingJob:
 
     # -- running ----------------------------------------------------------------------------
 
-    def run(self) -> Outcome:
-        """Run (or resume) the job to an outcome and record it (the caller announces it)."""
+    def run(self, finish: Callable[[Outcome], Outcome] | None = None) -> Outcome:
+        """Run (or resume) the job to an outcome and record it (the caller announces it).
+
+        ``finish`` completes the outcome before it is recorded (the scheduler adds when the box
+        tries again), so the journal holds what was announced.
+        """
         try:
             outcome = self._run()
         except Stop as stop:
@@ -180,7 +193,11 @@ class ClearingJob:
             outcome = classify.outcome_for(exc, self.device_no, self._period(), self.step)
         if not outcome.device_no:
             outcome = replace(outcome, device_no=self.device_no)
-        self.journal.record_outcome(self.device_no or self.device.url, outcome, self.record)
+        if finish is not None:
+            outcome = finish(outcome)
+        self.journal.record_outcome(
+            self.device_no or self.device.url, outcome, self.record, self.url
+        )
         return outcome
 
     def _period(self) -> int | None:
@@ -219,7 +236,7 @@ class ClearingJob:
             raise dev.TrainingDevice("", device.url)
         if self.expected_taxpayer and identity.taxpayer_id != self.expected_taxpayer:
             raise Stop(classify.taxpayer_mismatch(identity, self.expected_taxpayer))
-        verify_pin_once(device, self.journal, identity.device_no, self.pin)
+        self.pins.verify(device, identity.device_no, self.pin)
         clock = device.read_clock()
         monitors = {t: device.monitor(t) for t in device.invoice_types()}
         statuses = {t: derive_status(t, clock, m.kpjzsj, m.zxbsrq) for t, m in monitors.items()}
@@ -411,7 +428,13 @@ class ClearingJob:
                 f"bureau receipt of the uploaded summary of invoice type {type_code}",
             )
             receipts[type_code] = receipt
-        self._set_step(JobStep.CLEAR_REQUEST, {"receipts": receipts})
+        # The clearing request's business id is fixed now, before it is first sent: a retry,
+        # a resume after a crash or a lost answer asks again with the same id, and the bureau
+        # answers with the clearing data it issued for it instead of issuing a second clearing.
+        self._set_step(
+            JobStep.CLEAR_REQUEST,
+            {"receipts": receipts, "clear_business_id": random_business_id()},
+        )
 
     def _clear_request(self) -> None:
         self._expect(JobStep.CLEAR_REQUEST)
@@ -425,7 +448,9 @@ class ClearingJob:
             return
         except BackupNotFound:
             pass
-        blob = self.bureau.request_clearing(self._ident(), period, list(self.values["types"]))
+        blob = self.bureau.request_clearing(
+            self._ident(), period, list(self.values["types"]), self._clear_business_id()
+        )
         self.backups.save(
             self.device_no,
             period,
@@ -435,6 +460,15 @@ class ClearingJob:
             "clearing data issued by the bureau, as written to the device",
         )
         self._set_step(JobStep.WRITE_BACK, {"clearing_data": blob.hex()})
+
+    def _clear_business_id(self) -> str:
+        """Return the journaled id of this period's clearing request."""
+        journaled = self.values.get("clear_business_id")
+        if isinstance(journaled, str) and journaled:
+            return journaled
+        # A job journaled before ids were: derived from the job, so every resume agrees.
+        assert self.record is not None
+        return clearing_business_id(self.record.id, self.record.device_no, self.record.period)
 
     def _write_back(self) -> None:
         self._expect(JobStep.WRITE_BACK)

@@ -132,10 +132,10 @@ class Journal:
         return {row["key"]: json.loads(row["value"]) for row in rows}
 
     def record_outcome(
-        self, device_no: str, outcome: Outcome, job: JobRecord | None = None
+        self, device_no: str, outcome: Outcome, job: JobRecord | None = None, url: str | None = None
     ) -> None:
         """Record how an attempt ended; a success also closes the job for good."""
-        now = self._now()
+        now = outcome.at.isoformat(timespec="milliseconds") if outcome.at else self._now()
         with self.db.transaction() as conn:
             if job is not None:
                 conn.execute(
@@ -144,8 +144,8 @@ class Journal:
                     (outcome.kind.value, outcome.code, int(outcome.kind.success), now, job.id),
                 )
             conn.execute(
-                "INSERT INTO outcomes (device_no, period, job_id, at, kind, code, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO outcomes (device_no, period, job_id, at, kind, code, detail, url)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     device_no,
                     outcome.period,
@@ -154,6 +154,7 @@ class Journal:
                     outcome.kind.value,
                     outcome.code,
                     json.dumps(outcome.to_json(), ensure_ascii=False),
+                    url,
                 ),
             )
 
@@ -166,12 +167,49 @@ class Journal:
                 "SELECT * FROM outcomes WHERE device_no = ? ORDER BY id DESC LIMIT ?",
                 (device_no, limit),
             )
-        return [{"at": row["at"], **json.loads(row["detail"])} for row in rows]
+        return [{**json.loads(row["detail"]), "at": row["at"]} for row in rows]
 
     def last_outcome(self, device_no: str) -> Outcome | None:
         """Return the device's latest outcome."""
         rows = self.history(device_no, 1)
         return Outcome.from_json(rows[0]) if rows else None
+
+    def last_outcome_at(self, url: str) -> Outcome | None:
+        """Return the latest outcome recorded for the device at ``url`` (after a restart)."""
+        rows = self.db.query(
+            "SELECT at, detail FROM outcomes WHERE url = ? ORDER BY id DESC LIMIT 1", (url,)
+        )
+        if not rows:
+            return None
+        return Outcome.from_json({**json.loads(rows[0]["detail"]), "at": rows[0]["at"]})
+
+    # -- clear requests -----------------------------------------------------------------
+
+    def add_request(self, url: str, source: str) -> int:
+        """Durably record that someone asked to clear ``url``; it holds until answered."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO clear_requests (url, source, requested_at) VALUES (?, ?, ?)",
+                (url, source, self._now()),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def open_requests(self) -> list[tuple[int, str, str]]:
+        """Return (id, URL, source) of every request no job has answered yet, oldest first."""
+        rows = self.db.query(
+            "SELECT id, url, source FROM clear_requests WHERE answered_at IS NULL ORDER BY id"
+        )
+        return [(row["id"], row["url"], row["source"]) for row in rows]
+
+    def answer_requests(self, url: str, code: str) -> int:
+        """Mark every open request of ``url`` answered by an outcome; return how many."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE clear_requests SET answered_at = ?, outcome_code = ?"
+                " WHERE url = ? AND answered_at IS NULL",
+                (self._now(), code, url),
+            )
+            return int(cursor.rowcount)
 
     def last_success(self, device_no: str) -> dict[str, Any] | None:
         """Return the device's latest successful clearing."""
@@ -181,7 +219,7 @@ class Journal:
             " ORDER BY id DESC LIMIT 1",
             (device_no, *kinds),
         )
-        return {"at": rows[0]["at"], **json.loads(rows[0]["detail"])} if rows else None
+        return {**json.loads(rows[0]["detail"]), "at": rows[0]["at"]} if rows else None
 
     # -- rejected PINs ------------------------------------------------------------------
 

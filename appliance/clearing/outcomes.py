@@ -57,6 +57,10 @@ class Outcome:
     locked: bool = False
     detail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # When the attempt ended (set when it is announced), and whether a person tapping "try
+    # again now" can change anything (a wrong PIN, a training device: no).
+    at: datetime | None = None
+    retry_helps: bool = False
 
     def message(self, lang: str) -> str:
         """Return what happened in ``lang``."""
@@ -86,6 +90,8 @@ class Outcome:
             "retry_at": iso(self.retry_at),
             "locked": self.locked,
             "detail": self.detail,
+            "at": iso(self.at),
+            "retry_helps": self.retry_helps,
             **self.extra,
         }
 
@@ -95,6 +101,9 @@ class Outcome:
 
         def day(value: Any) -> date | None:
             return date.fromisoformat(value) if value else None
+
+        def moment(value: Any) -> datetime | None:
+            return datetime.fromisoformat(value) if value else None
 
         known = {
             "kind",
@@ -110,6 +119,8 @@ class Outcome:
             "retry_at",
             "locked",
             "detail",
+            "at",
+            "retry_helps",
         }
         return cls(
             kind=OutcomeKind(data["kind"]),
@@ -122,8 +133,10 @@ class Outcome:
             period=data.get("period"),
             new_lock_date=day(data.get("new_lock_date")),
             due_date=day(data.get("due_date")),
-            retry_at=datetime.fromisoformat(data["retry_at"]) if data.get("retry_at") else None,
+            retry_at=moment(data.get("retry_at")),
             locked=bool(data.get("locked", False)),
             detail=data.get("detail", ""),
             extra={k: v for k, v in data.items() if k not in known},
+            at=moment(data.get("at")),
+            retry_helps=bool(data.get("retry_helps", False)),
         )

@@ -2,38 +2,37 @@
 
 Exit codes (the worst outcome when several devices are cleared):
 
-====  ===========================================================
-0     done, or already cleared
-10    not due yet (nothing to do; the outcome says from when)
-20    retry later (network, bureau or device busy; the box retries)
-30    needs a person (PIN, lock, declaration, full disk, ...)
-2     bad arguments or configuration
-====  ===========================================================
+    0   done, or already cleared
+    10  not due yet (nothing to do; the outcome says from when)
+    20  the box goes on by itself (network, bureau or device busy: it retries; or the job is
+        still running when this command stops watching)
+    30  needs a person (PIN, lock, declaration, full disk, ...)
+    2   bad arguments or configuration
+    5   another process owns the devices, or the daemon is too busy to answer
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from appliance.api.client import ApiClient, is_running
+from appliance.api.client import ApiClient
 from appliance.api.errors import ApiError, ApiUnavailable
-from appliance.clearing import classify
-from appliance.clearing.bureau_adapter import BureauAdapter
-from appliance.clearing.engine import DeviceSpec
-from appliance.clearing.job import ClearingJob
-from appliance.clearing.journal import Journal
 from appliance.clearing.outcomes import EXIT_CODES, Outcome, OutcomeKind
-from appliance.clearing.steps import JobStep
-from appliance.cli.output import EXIT_USAGE, default_lang, print_error
+from appliance.cli.connect import (
+    add_connection_arguments,
+    daemon_socket,
+    fail,
+    load_or_fail,
+)
+from appliance.cli.output import EXIT_BUSY, EXIT_USAGE, default_lang, say
 from appliance.cli.progress import ProgressView
-from appliance.daemon.config import DEFAULT_PATH, ConfigError, DaemonConfig, load_config
-from appliance.devices.errors import DeviceError
-from appliance.devices.urls import open_device
-from appliance.storage.backups import BackupStore
-from appliance.storage.database import Database
 
 # Severity order for the exit code of a multi-device clear.
 _SEVERITY = [
@@ -43,16 +42,11 @@ _SEVERITY = [
     OutcomeKind.RETRY_LATER,
     OutcomeKind.NEEDS_HUMAN,
 ]
-# How long to follow a clearing through the daemon before giving up watching (it goes on).
+# How long to follow a clearing before giving up watching (the job goes on without us).
 FOLLOW_TIMEOUT_S = 600.0
-
-
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --config and --socket (shared by the commands that talk to the daemon)."""
-    parser.add_argument(
-        "--config", type=Path, default=DEFAULT_PATH, help=f"configuration file ({DEFAULT_PATH})"
-    )
-    parser.add_argument("--socket", type=Path, help="the daemon's API socket")
+# How often a follower that lost the daemon looks again (it may be restarting).
+RECONNECT_S = 1.0
+EXIT_GOES_ON = EXIT_CODES[OutcomeKind.RETRY_LATER]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,29 +54,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "clear",
         help="clear the tax device(s) now (清卡)",
-        description=__doc__,
+        description="Clear now (清卡), through the daemon if it runs, else in this process.",
+        epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--device", help="device URL or number (default: every device)")
     parser.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+    parser.add_argument(
+        "--follow-timeout",
+        type=float,
+        default=FOLLOW_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"stop watching after this long; the job goes on (default {FOLLOW_TIMEOUT_S:g})",
+    )
     add_connection_arguments(parser)
     parser.set_defaults(handler=run)
-
-
-def socket_path(args: argparse.Namespace) -> Path | None:
-    """Return the API socket to use: --socket, else the configuration's, else None."""
-    if args.socket is not None:
-        return Path(args.socket)
-    try:
-        return load_config(args.config).api_socket
-    except ConfigError:
-        return None
 
 
 def worst(outcomes: list[Outcome]) -> int:
     """Return the exit code of the worst outcome."""
     if not outcomes:
-        return EXIT_CODES[OutcomeKind.RETRY_LATER]
+        return EXIT_GOES_ON
     kind = max((o.kind for o in outcomes), key=_SEVERITY.index)
     return EXIT_CODES[kind]
 
@@ -91,105 +83,144 @@ def run(args: argparse.Namespace) -> int:
     """Clear through the daemon when it runs, else in this process."""
     lang = default_lang()
     view = ProgressView(lang)
-    path = socket_path(args)
-    if path is not None and is_running(path):
+    path, state = daemon_socket(args)
+    if state == "running" and path is not None:
         try:
-            outcomes = through_daemon(path, args.device, view, args.json)
+            outcomes = through_daemon(path, args.device, view, args.json, args.follow_timeout)
         except ApiError as exc:
-            print_error(f"{exc} [{exc.code}]")
-            return EXIT_USAGE if exc.code == "A-404" else EXIT_CODES[OutcomeKind.RETRY_LATER]
+            code = EXIT_USAGE if exc.code in ("A-400", "A-404") else EXIT_GOES_ON
+            return fail(args, exc.code, exc.message_zh, str(exc), code)
+    elif state == "busy":
+        return fail(
+            args,
+            "A-503",
+            "清卡服务正在运行，但此刻太忙无法应答；请稍后再试",
+            "The clearing service is running but too busy to answer; try again in a moment",
+            EXIT_BUSY,
+        )
     else:
-        try:
-            config = load_config(args.config)
-        except ConfigError as exc:
-            print_error(f"{exc}\n(没有运行中的清卡服务 / no daemon is running)")
+        config = load_or_fail(args)
+        if config is None:
             return EXIT_USAGE
-        outcomes = in_process(config, args.device, view, args.json)
+        from appliance.cli.local import clear_here  # noqa: PLC0415 - only without a daemon
+
+        result = clear_here(args, config, view)
+        if isinstance(result, int):
+            return result
+        outcomes = result
     if args.json:
         print(json.dumps([o.to_json() for o in outcomes], ensure_ascii=False, indent=2))
+    elif not outcomes:
+        print(
+            say(
+                "清卡仍在后台进行，本命令不再等待；可用 qingka status 查看结果",
+                "The clearing goes on in the background; see how it ends with qingka status",
+                lang,
+            )
+        )
     return worst(outcomes)
 
 
 def through_daemon(
-    path: Path, device: str | None, view: ProgressView, quiet: bool
+    path: Path, device: str | None, view: ProgressView, quiet: bool, timeout: float
 ) -> list[Outcome]:
-    """Ask the daemon to clear and follow its events until every device has an outcome."""
-    with ApiClient(path, timeout=10.0) as client:
-        events = client.subscribe(["step", "outcome"])
+    """Ask the daemon to clear and follow it until every device has an outcome (or timeout).
+
+    The request is journaled by the daemon before it answers, so a daemon that restarts in
+    between still runs it: the follower reconnects and reads the outcome from the status.
+    """
+    deadline = time.monotonic() + timeout
+    # Closing a client closes its subscriptions too: the stream gets a client of its own.
+    events: Iterator[dict[str, Any]] = ApiClient(path, timeout=10.0).subscribe(["step", "outcome"])
+    try:
+        with ApiClient(path, timeout=10.0) as client:
+            reply = client.call("clear", device=device)
+    except BaseException:
+        _close(events)
+        raise
+    queued = set(reply["queued"])
+    since = _moment(reply.get("requested_at"))
+    outcomes: dict[str, Outcome] = {}
+    while queued - set(outcomes) and time.monotonic() < deadline:
         try:
-            queued = set(client.call("clear", device=device)["queued"])
-            outcomes: list[Outcome] = []
-            for event in events:
-                if event.get("url") not in queued:
+            for event in _until(events, deadline):
+                url = str(event.get("url"))
+                if url not in queued or url in outcomes:
                     continue
                 if event["event"] == "step" and not quiet:
                     view.step(event)
                 elif event["event"] == "outcome":
                     outcome = Outcome.from_json(_outcome_fields(event))
-                    outcomes.append(outcome)
+                    outcomes[url] = outcome
                     if not quiet:
                         view.outcome(outcome)
-                    queued.discard(event["url"])
-                    if not queued:
+                    if not queued - set(outcomes):
                         break
-        except ApiUnavailable as exc:
-            print_error(f"清卡服务连接中断 / lost the daemon: {exc}")
-            return []
+        except ApiUnavailable:
+            pass  # the daemon went away: it resumes the request when it is back
         finally:
-            events.close()
-    return outcomes
+            _close(events)
+        if not queued - set(outcomes):
+            break
+        events = _reconnect(path, queued, outcomes, since, view, quiet, deadline)
+    return [outcomes[url] for url in sorted(outcomes)]
+
+
+def _until(events: Iterator[dict[str, Any]], deadline: float) -> Iterator[dict[str, Any]]:
+    """Yield events until ``deadline`` (a watchdog thread closes the stream then)."""
+    closer = threading.Timer(max(0.0, deadline - time.monotonic()), _close, (events,))
+    closer.daemon = True
+    closer.start()
+    try:
+        yield from events
+    finally:
+        closer.cancel()
+
+
+def _close(events: Iterator[dict[str, Any]]) -> None:
+    close = getattr(events, "close", None)
+    if close is not None:
+        close()
+
+
+def _reconnect(
+    path: Path,
+    queued: set[str],
+    outcomes: dict[str, Outcome],
+    since: datetime | None,
+    view: ProgressView,
+    quiet: bool,
+    deadline: float,
+) -> Iterator[dict[str, Any]]:
+    """Wait for the daemon to come back; take outcomes it reached meanwhile from its status."""
+    while time.monotonic() < deadline:
+        try:
+            events: Iterator[dict[str, Any]] = ApiClient(path, timeout=5.0).subscribe(
+                ["step", "outcome"]
+            )
+            with ApiClient(path, timeout=5.0) as client:
+                rows = client.call("devices")
+        except ApiError:
+            time.sleep(RECONNECT_S)
+            continue
+        for row in rows:
+            url, last = row.get("url"), row.get("last_outcome")
+            if url in queued and url not in outcomes and last:
+                outcome = Outcome.from_json(last)
+                if since is None or (outcome.at is not None and outcome.at >= since):
+                    outcomes[url] = outcome
+                    if not quiet:
+                        view.outcome(outcome)
+        return events
+    return iter(())
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _outcome_fields(event: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in event.items() if k not in ("event", "seq", "at", "url")}
-
-
-def in_process(
-    config: DaemonConfig, device: str | None, view: ProgressView, quiet: bool
-) -> list[Outcome]:
-    """Run the clearing here, on the configured devices (or ``device``)."""
-    specs = [s for s in config.devices if device in (None, s.url)]
-    if device is not None and not specs:
-        specs = [DeviceSpec(url=device, pin=config.default_pin)]
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.database_path)
-    journal = Journal(db)
-    backups = BackupStore(config.backup_dir)
-    outcomes = []
-    try:
-        for spec in specs:
-            outcomes.append(_clear_one(config, spec, journal, backups, view, quiet))
-    finally:
-        db.close()
-    return outcomes
-
-
-def _clear_one(
-    config: DaemonConfig,
-    spec: DeviceSpec,
-    journal: Journal,
-    backups: BackupStore,
-    view: ProgressView,
-    quiet: bool,
-) -> Outcome:
-    try:
-        device = open_device(spec.url)
-    except DeviceError as exc:
-        outcome = classify.outcome_for(exc, "", None, JobStep.PRECHECK)
-    else:
-        bureau = BureauAdapter(config.bureau)
-        with device:
-            job = ClearingJob(
-                device,
-                bureau,
-                backups,
-                journal,
-                pin=spec.pin,
-                expected_taxpayer=spec.expected_taxpayer,
-                emit=(lambda event: None) if quiet else view.step,
-            )
-            outcome = job.run()
-        bureau.close()
-    if not quiet:
-        view.outcome(outcome)
-    return outcome
+    return {k: v for k, v in event.items() if k not in ("event", "seq", "url")}

@@ -3,34 +3,47 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from appliance.clearing.engine import DeviceSpec
+from appliance.api.client import ApiClient
+from appliance.api.errors import ApiError
+from appliance.clearing.specs import DeviceSpec
+from appliance.cli.connect import config_path, daemon_socket, fail
 from appliance.cli.output import (
+    EXIT_BUSY,
     EXIT_DEVICE,
     EXIT_OK,
     EXIT_USAGE,
     default_lang,
-    print_error,
     print_json,
+    say,
 )
-from appliance.daemon.config import DEFAULT_PATH, ConfigError, load_config
-from appliance.devices import open_device
-from appliance.devices.errors import DeviceError
-from appliance.devices.ids import lookup
-from appliance.devices.messages import describe
-from appliance.devices.snapshot import DeviceSnapshot, read_snapshot
-from appliance.devices.usb_pipe import describe as describe_usb
-from appliance.devices.usb_pipe import find_devices
-from appliance.protocol.commands import DEFAULT_PIN
+from appliance.daemon.config import (
+    DEFAULT_PATH,
+    ConfigError,
+    DaemonConfig,
+    load_config,
+    parse_config,
+    read_secret,
+)
+from appliance.devices.errors import BadDeviceAddress
+from appliance.devices.urls import DeviceUrl, forms
 
 STAGE_WORDS = {
     "needs-report": ("待抄报清卡", "needs clearing"),
     "reported-not-cleared": ("已抄报，待清卡", "reported, not cleared"),
     "cleared": ("已清卡", "cleared"),
 }
-# A PIN file is one line; anything longer is not a PIN file.
-MAX_PIN_FILE_BYTES = 256
+BUSY_ZH = "清卡服务此刻太忙，请稍后再试"
+BUSY_EN = "The clearing service is too busy to answer; try again in a moment"
+UNREADABLE = {
+    "code": "D-000",
+    "message_zh": "无法读取设备",
+    "message_en": "The device could not be read",
+}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,28 +52,72 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "devices", help="list the tax devices plugged in, and the configured ones"
     )
     listing.add_argument("--json", action="store_true", help="print JSON for machines")
-    listing.add_argument(
-        "--config", type=Path, default=DEFAULT_PATH, help=f"configuration file ({DEFAULT_PATH})"
-    )
+    _box_arguments(listing)
     listing.set_defaults(handler=run_devices)
 
     info = subparsers.add_parser(
-        "device-info", help="show a device's identity, monitor data, stage and lock date"
+        "device-info",
+        help="show a device's identity, monitor data, stage and lock date",
+        description="Device addresses: " + forms(),
     )
     info.add_argument(
         "url", help="usb://VID:PID, serial:///dev/ttyACM0, sim://SCENARIO, replay://FILE"
     )
     info.add_argument("--json", action="store_true", help="print JSON for machines")
     info.add_argument(
-        "--pin-file", type=Path, help="file holding the device PIN (default: factory PIN)"
+        "--pin-file",
+        type=Path,
+        help="file holding the device PIN, mode 0600 (default: the configured PIN)",
     )
     info.add_argument("--capture", type=Path, help="record every USB transfer to this JSONL file")
+    _box_arguments(info)
     info.set_defaults(handler=run_device_info)
 
 
-def run_devices(args: argparse.Namespace) -> int:
-    """List recognised USB tax devices, then the configured ones with whether they answer."""
-    rows: list[dict[str, object]] = []
+def _box_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, default=None, help=f"configuration file (default {DEFAULT_PATH})"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="the box's data folder, where rejected PINs are remembered (without a configuration)",
+    )
+    parser.add_argument("--socket", type=Path, help="the daemon's API socket")
+
+
+def box_config(args: argparse.Namespace) -> DaemonConfig | None:
+    """Return the box's configuration, or one with defaults where there is no file."""
+    path = config_path(args)
+    try:
+        if path.exists() or getattr(args, "config", None) is not None:
+            config = load_config(path)
+        else:
+            data = {"data_dir": str(args.data_dir)} if args.data_dir else {}
+            config = parse_config(data, path)
+    except ConfigError as exc:
+        fail(args, exc.code, f"配置有误：{exc.key}：{exc.problem}", str(exc), EXIT_USAGE)
+        return None
+    if args.data_dir and path.exists():
+        config = replace(config, data_dir=args.data_dir)
+    return config
+
+
+def _daemon_rows(args: argparse.Namespace) -> tuple[str, list[dict[str, Any]] | None]:
+    path, state = daemon_socket(args)
+    if state != "running" or path is None:
+        return state, None
+    with ApiClient(path) as client:
+        return state, list(client.call("devices"))
+
+
+def _usb_rows() -> list[dict[str, Any]]:
+    """Return the known tax devices on the USB bus (descriptors only: nothing is opened)."""
+    from appliance.devices.ids import lookup  # noqa: PLC0415 - pyusb only for this listing
+    from appliance.devices.usb_pipe import describe as describe_usb  # noqa: PLC0415
+    from appliance.devices.usb_pipe import find_devices  # noqa: PLC0415
+
+    rows: list[dict[str, Any]] = []
     for dev in find_devices():
         desc = describe_usb(dev)
         known = lookup(desc.vid, desc.pid, desc.manufacturer)
@@ -69,80 +126,137 @@ def run_devices(args: argparse.Namespace) -> int:
             rows.append(
                 {"url": url, "vendor": known.vendor, "serial": desc.serial, "source": "usb"}
             )
-    for spec in _configured(args.config):
-        if any(row["url"] == spec.url for row in rows):
-            continue
-        row: dict[str, object] = {"url": spec.url, "source": "config"}
-        try:
-            with open_device(spec.url) as device:
-                identity = device.identify()
-            row.update(present=True, vendor=identity.vendor, device_no=identity.device_no)
-        except DeviceError as exc:
-            row.update(present=False, error=exc.code)
-        rows.append(row)
+    return rows
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    """List recognised USB tax devices, then the configured ones with whether they answer."""
+    lang = default_lang()
+    try:
+        state, rows = _daemon_rows(args)
+    except ApiError as exc:
+        return fail(args, exc.code, exc.message_zh, str(exc), EXIT_DEVICE)
+    if state == "busy":
+        return fail(args, "A-503", BUSY_ZH, BUSY_EN, EXIT_BUSY)
+    if rows is None:
+        config = box_config(args)
+        if config is None:
+            return EXIT_USAGE
+        from appliance.cli.local import own_box  # noqa: PLC0415 - only without a daemon
+
+        box = own_box(args, config)
+        if isinstance(box, int):
+            return box
+        with box:
+            box.read_devices()
+            rows = list(box.status()["devices"])
+    listed = [
+        {
+            "url": row["url"],
+            "present": row.get("present", False),
+            "device_no": (row.get("device") or {}).get("device_no"),
+            "vendor": (row.get("device") or {}).get("vendor"),
+            "error": (row.get("error") or {}).get("code"),
+            "source": "config",
+        }
+        for row in rows
+    ]
+    urls = {row["url"] for row in listed}
+    listed += [row for row in _usb_rows() if row["url"] not in urls]
     if args.json:
-        print_json(rows)
-    elif not rows:
-        print("未检测到税控设备 / no tax device plugged in")
+        print_json(listed)
+    elif not listed:
+        print(say("未检测到税控设备", "No tax device plugged in", lang))
     else:
-        for row in rows:
-            state = "" if row.get("present", True) else f"  (未连接 / absent, {row['error']})"
-            print(f"{row['url']}  {row.get('vendor', '')}{state}")
+        for row in listed:
+            absent = say(f"  （未连接，{row['error']}）", f"  (absent, {row['error']})", lang)
+            state_text = absent if row.get("error") and not row.get("present") else ""
+            print(f"{row['url']}  {row.get('vendor') or ''}{state_text}")
     return EXIT_OK
 
 
-def _configured(path: Path) -> list[DeviceSpec]:
-    """Return the configured devices (none when there is no configuration file)."""
-    if not path.exists():
-        return []
-    try:
-        return load_config(path).devices
-    except ConfigError as exc:
-        print_error(str(exc))
-        return []
-
-
-def read_pin(path: Path | None) -> str:
-    """Return the PIN from ``path`` (first line), or the factory default."""
-    if path is None:
-        return DEFAULT_PIN
-    with path.open("rb") as handle:
-        raw = handle.read(MAX_PIN_FILE_BYTES + 1)
-    if len(raw) > MAX_PIN_FILE_BYTES:
-        raise ValueError(f"PIN file {path} is too long to be a PIN file")
-    lines = raw.decode("utf-8", "replace").splitlines()
-    pin = lines[0].strip() if lines else ""
-    if not pin:
-        raise ValueError(f"PIN file {path} is empty")
-    return pin
+def _with_capture(url: str, capture: Path | None) -> str:
+    if capture is None:
+        return url
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}capture={capture}"
 
 
 def run_device_info(args: argparse.Namespace) -> int:
-    """Print one device's snapshot."""
+    """Print one device's reading: from the daemon that owns it, else read here."""
     lang = default_lang()
     try:
-        pin = read_pin(args.pin_file)
-    except (OSError, ValueError) as exc:
-        print_error(f"cannot read the PIN file: {exc}")
-        return EXIT_USAGE
+        DeviceUrl.parse(args.url).check()
+    except BadDeviceAddress as exc:
+        return fail(
+            args,
+            exc.code,
+            f"设备地址有误：{exc.detail}",
+            f"Bad device address: {exc.detail}",
+            EXIT_USAGE,
+        )
     try:
-        with open_device(args.url, capture=args.capture) as device:
-            snapshot = read_snapshot(device, pin)
-    except DeviceError as exc:
-        if args.json:
-            print_json({"error": {"code": exc.code, "message": describe(exc, lang)}})
-        print_error(describe(exc, lang))
-        return EXIT_DEVICE
-    if args.json:
-        print_json(snapshot.to_json())
+        state, rows = _daemon_rows(args)
+    except ApiError as exc:
+        return fail(args, exc.code, exc.message_zh, str(exc), EXIT_DEVICE)
+    if state == "busy":
+        return fail(args, "A-503", BUSY_ZH, BUSY_EN, EXIT_BUSY)
+    row: dict[str, Any] | None = None
+    if rows is not None:
+        row = next((r for r in rows if r.get("url") == args.url), None)
+        if row is None:
+            return fail(
+                args,
+                "C-010",
+                "清卡服务正在管理本机的设备，它的配置中没有这个地址；请把设备加入配置，或先停止服务",
+                "The running service owns this box's devices and does not know this address; "
+                "add it to the configuration, or stop the service first",
+                EXIT_BUSY,
+            )
     else:
-        print_snapshot(snapshot, lang)
+        config = box_config(args)
+        if config is None:
+            return EXIT_USAGE
+        pin = config.default_pin
+        if args.pin_file is not None:
+            try:
+                pin = read_secret(args.pin_file, "--pin-file")
+            except ConfigError as exc:
+                return fail(args, exc.code, f"密码文件有误：{exc.problem}", str(exc), EXIT_USAGE)
+        from appliance.cli.local import own_box  # noqa: PLC0415 - only without a daemon
+
+        box = own_box(args, config)
+        if isinstance(box, int):
+            return box
+        url = _with_capture(args.url, args.capture)
+        with box:
+            box.engine.add(DeviceSpec(url=url, pin=pin))
+            box.read_devices()
+            row = next(r for r in box.status()["devices"] if r["url"] == url)
+    data = row.get("device")
+    if data is None:
+        error = row.get("error") or UNREADABLE
+        message = error.get("message_zh" if lang == "zh" else "message_en", "")
+        action = error.get("action_zh" if lang == "zh" else "action_en", "")
+        if error.get("code") == BadDeviceAddress.code and error.get("detail"):
+            # Which part of the address is wrong says more than "not understood".
+            message = f"{message}：{error['detail']}" if lang == "zh" else error["detail"]
+        text = f"{message}。{action}" if lang == "zh" else f"{message}. {action}"
+        text = text.rstrip("。. ")
+        if args.json:
+            print_json({"error": {"code": error.get("code"), "message": text}})
+        print(f"{text} [{error.get('code')}]", file=sys.stderr)
+        # An address the simulator or the replay cannot take is the caller's mistake.
+        return EXIT_USAGE if error.get("code") == BadDeviceAddress.code else EXIT_DEVICE
+    if args.json:
+        print_json(data)
+    else:
+        print_snapshot(data, lang)
     return EXIT_OK
 
 
-def print_snapshot(snapshot: DeviceSnapshot, lang: str) -> None:
-    """Print a snapshot as readable text."""
-    data = snapshot.to_json()
+def print_snapshot(data: dict[str, Any], lang: str) -> None:
+    """Print a device reading (the JSON of a snapshot) as readable text."""
     zh = lang == "zh"
     print(f"{data['family']} {data['device_no']}  ({data['vendor']})")
     print(f"{'纳税人' if zh else 'Taxpayer'}: {data['taxpayer_name']}  {data['taxpayer_id']}")

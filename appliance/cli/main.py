@@ -1,7 +1,9 @@
-"""Entry point of ``qingka``: builds the argument parser from the command modules and runs one.
+"""Entry point of ``qingka``: the commands, each loaded only when it runs.
 
-Each command lives in its own module with ``register(subparsers)``, which adds its parser and
-sets ``handler`` (a function taking the parsed arguments and returning the exit code).
+Each command lives in a module with ``register(subparsers)``, which adds its parser and sets
+``handler`` (a function taking the parsed arguments and returning the exit code). Only the module
+of the command being run is imported: ``qingka daemon`` under systemd never loads the
+simulators, Kivy or the fleet tools. The others are listed with their one-line help.
 """
 
 from __future__ import annotations
@@ -10,36 +12,84 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
-# Command modules, in the order ``qingka --help`` lists them.
-COMMAND_MODULES = (
-    "appliance.cli.devices",
-    "appliance.cli.clear",
-    "appliance.cli.status",
-    "appliance.cli.backup",
-    "appliance.cli.daemon",
-    "appliance.cli.demo",
-    "appliance.cli.sim",
-    "appliance.cli.kiosk",
+from appliance.cli.output import EXIT_USAGE, choose_lang
+
+# Every command, in the order ``qingka --help`` lists them: (name, module, one-line help).
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "devices",
+        "appliance.cli.devices",
+        "list the tax devices plugged in, and the configured ones",
+    ),
+    ("device-info", "appliance.cli.devices", "show a device's identity, stage and lock date"),
+    ("clear", "appliance.cli.clear", "clear the tax device(s) now (清卡)"),
+    ("status", "appliance.cli.status", "show every device's stage and lock date"),
+    ("history", "appliance.cli.status", "show past clearings and their outcomes"),
+    ("backup", "appliance.cli.backup", "list, verify or export the period backups"),
+    ("config", "appliance.cli.config", "print an example configuration, or check a file"),
+    ("daemon", "appliance.cli.daemon", "run the clearing service"),
+    ("demo", "appliance.cli.demo", "run a clearing on simulated device and bureau"),
+    ("sim", "appliance.cli.sim", "run a device or bureau simulator"),
+    ("kiosk", "appliance.cli.kiosk", "run the touchscreen app (一键清卡)"),
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser with every command registered."""
+def version() -> str:
+    """Return the installed version of the box's software."""
+    try:
+        return metadata.version("qingka-box")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    names = {name for name, _, _ in COMMANDS}
+    for arg in argv:
+        if arg in names:
+            return arg
+        if not arg.startswith("-") and arg not in ("zh", "en"):
+            return None  # an unknown word: argparse will say so
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Return the parser, with the command named in ``argv`` (None: every command) loaded."""
     parser = argparse.ArgumentParser(
         prog="qingka", description="QingKa Box (清卡盒): monthly clearing of tax-control devices."
     )
+    parser.add_argument("-V", "--version", action="version", version=f"qingka {version()}")
+    parser.add_argument(
+        "--lang",
+        dest="global_lang",
+        choices=("zh", "en"),
+        help="language of messages (default: QINGKA_LANG, then the configuration, then zh)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    chosen = None if argv is None else _chosen_command(argv)
+    modules = {name: module for name, module, _ in COMMANDS}
+    for name, module, text in COMMANDS:
+        if name in subparsers.choices:
+            continue  # registered with a sibling from the same module
+        if argv is None or module == modules.get(chosen or ""):
+            importlib.import_module(module).register(subparsers)
+        else:
+            subparsers.add_parser(name, help=text, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``qingka`` with ``argv`` and return its exit code."""
-    args = build_parser().parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(args_list).parse_args(args_list)
+    choose_lang(getattr(args, "lang", None) or args.global_lang)
+    handler = getattr(args, "handler", None)
+    if handler is None:  # a listed command whose module was not loaded: cannot happen
+        print(f"qingka: {args.command}: not available", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        code: int = args.handler(args)
+        code: int = handler(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from appliance.api.client import ApiClient, is_running
+from appliance.api.client import ApiClient
 from appliance.api.errors import ApiError
-from appliance.clearing.journal import Journal
 from appliance.clearing.outcomes import OutcomeKind
-from appliance.clearing.pins import verify_pin_once
-from appliance.cli.clear import add_connection_arguments, socket_path
+from appliance.cli.connect import add_connection_arguments, daemon_socket, fail, load_or_fail
 from appliance.cli.devices import STAGE_WORDS
 from appliance.cli.output import (
+    EXIT_BUSY,
     EXIT_DEVICE,
     EXIT_OK,
     EXIT_USAGE,
     default_lang,
-    print_error,
     print_json,
+    say,
 )
 from appliance.cli.progress import KIND_WORDS
-from appliance.daemon.config import ConfigError, load_config
-from appliance.devices.errors import DeviceError
-from appliance.devices.messages import describe
-from appliance.devices.models import Identity
-from appliance.devices.nisec import NisecDevice
-from appliance.devices.snapshot import DeviceSnapshot, read_snapshot
-from appliance.devices.urls import open_device
-from appliance.storage.database import Database
+from appliance.clock import clock
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,78 +33,56 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status.set_defaults(handler=run_status)
     history = subparsers.add_parser("history", help="show past clearings and their outcomes")
     history.add_argument("--device", help="only this device (URL or number)")
-    history.add_argument("--limit", type=int, default=24, help="how many (default 24)")
+    history.add_argument(
+        "--limit",
+        type=int,
+        default=24,
+        choices=range(1, 501),
+        metavar="N",
+        help="how many (1..500, default 24)",
+    )
     history.add_argument("--json", action="store_true", help="print JSON for machines")
     add_connection_arguments(history)
     history.set_defaults(handler=run_history)
 
 
-def _from_daemon(args: argparse.Namespace, cmd: str, **params: Any) -> Any:
-    path = socket_path(args)
-    if path is None or not is_running(path):
-        return None
+BUSY_ZH = "清卡服务正在运行，但此刻太忙无法应答；请稍后再试"
+BUSY_EN = "The clearing service is running but too busy to answer; try again in a moment"
+
+
+def _from_daemon(args: argparse.Namespace, cmd: str, **params: Any) -> tuple[str, Any]:
+    """Return ("running", result), ("busy", None) or ("absent", None)."""
+    path, state = daemon_socket(args)
+    if state != "running" or path is None:
+        return state, None
     with ApiClient(path) as client:
-        return client.call(cmd, **params)
+        return state, client.call(cmd, **params)
 
 
 def run_status(args: argparse.Namespace) -> int:
-    """Print the status, from the daemon or read here."""
+    """Print the status, from the daemon or read here: the same shape either way."""
     try:
-        status = _from_daemon(args, "status")
+        state, status = _from_daemon(args, "status")
     except ApiError as exc:
-        print_error(f"{exc} [{exc.code}]")
-        return EXIT_DEVICE
+        return fail(args, exc.code, exc.message_zh, str(exc), EXIT_DEVICE)
+    if state == "busy":
+        return fail(args, "A-503", BUSY_ZH, BUSY_EN, EXIT_BUSY)
     if status is None:
-        try:
-            status = _status_here(args)
-        except ConfigError as exc:
-            print_error(f"{exc}\n(没有运行中的清卡服务 / no daemon is running)")
+        config = load_or_fail(args)
+        if config is None:
             return EXIT_USAGE
-        status["daemon"] = False
-    else:
-        status["daemon"] = True
+        from appliance.cli.local import status_here  # noqa: PLC0415 - only without a daemon
+
+        here = status_here(args, config)
+        if isinstance(here, int):
+            return here
+        status = here
+    status["daemon"] = state == "running"
     if args.json:
         print_json(status)
     else:
         print_status(status, default_lang())
     return EXIT_OK
-
-
-def _status_here(args: argparse.Namespace) -> dict[str, Any]:
-    config = load_config(args.config)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.database_path)
-    journal = Journal(db)
-    devices = []
-    try:
-        for spec in config.devices:
-            row: dict[str, Any] = {"url": spec.url, "present": False, "device": None, "error": None}
-            try:
-                with open_device(spec.url) as device:
-                    snap = _read(device, journal, spec.pin)
-                row.update(present=True, device=snap.to_json())
-                last = journal.last_outcome(snap.identity.device_no)
-                row["last_outcome"] = last.to_json() if last else None
-                row["last_success"] = journal.last_success(snap.identity.device_no)
-            except DeviceError as exc:
-                row["error"] = {
-                    "code": exc.code,
-                    "message_zh": describe(exc, "zh"),
-                    "message_en": describe(exc, "en"),
-                }
-            devices.append(row)
-    finally:
-        db.close()
-    return {"policy": config.policy, "devices": devices}
-
-
-def _read(device: NisecDevice, journal: Journal, pin: str) -> DeviceSnapshot:
-    """Read a snapshot, verifying the PIN the guarded way (a rejected PIN is never re-sent)."""
-
-    def verify(identity: Identity) -> None:
-        verify_pin_once(device, journal, identity.device_no, pin)
-
-    return read_snapshot(device, pin, verify)
 
 
 def print_status(status: dict[str, Any], lang: str) -> None:
@@ -165,38 +137,64 @@ def print_status(status: dict[str, Any], lang: str) -> None:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    """Print the history, from the daemon or the journal."""
+    """Print the history, from the daemon or from the journal when none runs."""
     try:
-        rows = _from_daemon(args, "history", device=args.device, limit=args.limit)
+        state, rows = _from_daemon(args, "history", device=args.device, limit=args.limit)
     except ApiError as exc:
-        print_error(f"{exc} [{exc.code}]")
-        return EXIT_DEVICE
+        return fail(args, exc.code, exc.message_zh, str(exc), EXIT_DEVICE)
+    if state == "busy":
+        return fail(args, "A-503", BUSY_ZH, BUSY_EN, EXIT_BUSY)
+    lang = default_lang()
     if rows is None:
-        try:
-            config = load_config(args.config)
-        except ConfigError as exc:
-            print_error(str(exc))
+        config = load_or_fail(args)
+        if config is None:
             return EXIT_USAGE
-        if not config.database_path.exists():
-            rows = []
-        else:
-            db = Database(config.database_path)
-            try:
-                rows = Journal(db).history(args.device, args.limit)
-            finally:
-                db.close()
+        if not args.json:
+            print(
+                say(
+                    "（清卡服务未运行，以下来自本机记录）",
+                    "(the service is not running; from the box's records)",
+                    lang,
+                )
+            )
+        rows = _journal_history(config.database_path, args.device, args.limit)
     if args.json:
         print_json(rows)
         return EXIT_OK
-    zh = default_lang() == "zh"
     if not rows:
-        print("还没有清卡记录" if zh else "No clearing yet")
+        print(say("还没有清卡记录", "No clearing yet", lang))
+    zh = lang == "zh"
     for row in rows:
         kind = OutcomeKind(row["kind"])
         title = KIND_WORDS[kind][0 if zh else 1]
         period = row.get("period") or "-"
         print(
-            f"{row['at'][:16].replace('T', ' ')}  {row.get('device_no', '')}  {period}  "
+            f"{when(row.get('at'), lang)}  {row.get('device_no', '')}  {period}  "
             f"{title}: {row['message_zh' if zh else 'message_en']} [{row['code']}]"
         )
     return EXIT_OK
+
+
+def _journal_history(path: Path, device: str | None, limit: int) -> list[dict[str, Any]]:
+    from appliance.clearing.journal import Journal  # noqa: PLC0415 - only without a daemon
+    from appliance.storage.database import Database  # noqa: PLC0415
+
+    if not path.exists():
+        return []
+    db = Database(path)
+    try:
+        return Journal(db).history(device, limit)
+    finally:
+        db.close()
+
+
+def when(value: Any, lang: str) -> str:
+    """Return a journal time as a person reads it: in the box's zone, today said as such."""
+    try:
+        moment = clock().in_zone(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)[:16]
+    today = clock().now().date()
+    if moment.date() == today:
+        return ("今天 " if lang == "zh" else "today ") + f"{moment:%H:%M}"
+    return f"{moment:%Y-%m-%d %H:%M}"

@@ -1,44 +1,22 @@
-"""The daemon's configuration file (TOML): read, checked, and turned into typed settings.
+"""The box's configuration file (TOML): read, checked, and turned into typed settings.
 
-A bad file stops the daemon with one sentence naming the key and what is wrong with it, never a
-traceback: the person reading it is a technician at a shop counter.
+A bad file stops everything with one sentence naming the key and what is wrong with it (and the
+key it was probably meant to be), never a traceback: the person reading it is a technician at a
+shop counter. Every key is checked before anything starts; a key this version does not know is
+a mistake, not something to ignore (``polcy = "button-only"`` would otherwise run ``auto``).
 
-Example::
-
-    data_dir = "/var/lib/qingka"
-
-    [schedule]
-    policy = "auto"                  # or "button-only"
-    check_interval_minutes = 15
-
-    [api]
-    socket = "/run/qingka/api.sock"
-    mode = "0660"
-    group = "qingka"
-
-    [pin]
-    file = "/etc/qingka/pin"         # must be mode 0600
-
-    [usb]
-    auto_discover = true
-
-    [[device]]
-    url = "usb://1432:07d0"
-    taxpayer_id = "91420103MA0000000A"
-
-    [bureau]
-    endpoints_file = "/etc/qingka/endpoints.json"   # or base_url = "https://..."
-    ca_bundle = "/etc/qingka/bureau-ca.pem"
-    public_key = "04ab..."                          # or public_key_file
-
-    [calendar]
-    file = "/etc/qingka/calendar.json"              # optional, over the shipped table
+``qingka config example`` prints a commented example (docs/qingka.example.toml);
+``qingka config check FILE`` checks a file without starting anything.
 """
 
 from __future__ import annotations
 
+import difflib
+import grp
+import os
 import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,16 +25,71 @@ from appliance.bureau.config import BureauConfig
 from appliance.bureau.endpoints import EndpointError, EndpointTable
 from appliance.bureau.retry import RetryPolicy
 from appliance.calendar.filing import CalendarError, FilingCalendar, default_calendar
-from appliance.clearing.engine import POLICY_AUTO, POLICY_BUTTON, DeviceSpec
+from appliance.clearing.specs import POLICIES, POLICY_AUTO, DeviceSpec
+from appliance.clock import DEFAULT_ZONE, ClockError, zone_named
 from appliance.devices.errors import BadDeviceAddress
 from appliance.devices.urls import DeviceUrl
 from appliance.protocol.commands import DEFAULT_PIN
 from appliance.taxpayer import is_valid_taxpayer_id
 
 DEFAULT_PATH = Path("/etc/qingka/qingka.toml")
+DEFAULT_DATA_DIR = "/var/lib/qingka"
+DEFAULT_SOCKET = "/run/qingka/api.sock"
 # A configuration file is a few KiB; the cap keeps a wrong path (a log, an image) from being read.
 MAX_CONFIG_BYTES = 256 * 1024
 MAX_SECRET_BYTES = 4096
+# sockaddr_un holds 108 bytes with the terminating zero: a longer path cannot be bound.
+MAX_SOCKET_PATH_BYTES = 107
+LANGUAGES = ("zh", "en")
+
+# Every key this version knows, per table ("" is the top level). A table whose keys another
+# part of the box checks (the kiosk's) is listed with None.
+KNOWN_KEYS: dict[str, frozenset[str] | None] = {
+    "": frozenset(
+        {
+            "data_dir",
+            "language",
+            "time_zone",
+            "schedule",
+            "api",
+            "pin",
+            "usb",
+            "device",
+            "bureau",
+            "calendar",
+            "backup",
+            "kiosk",
+        }
+    ),
+    "schedule": frozenset({"policy", "check_interval_minutes"}),
+    "api": frozenset({"socket", "mode", "group"}),
+    "pin": frozenset({"file"}),
+    "usb": frozenset({"auto_discover"}),
+    "device": frozenset({"url", "taxpayer_id", "pin_file"}),
+    "bureau": frozenset(
+        {
+            "base_url",
+            "endpoints_file",
+            "endpoints",
+            "ca_bundle",
+            "public_key",
+            "public_key_file",
+            "connect_timeout",
+            "read_timeout",
+            "attempt_timeout",
+            "retry_attempts",
+            "retry_deadline",
+        }
+    ),
+    "calendar": frozenset({"file"}),
+    "backup": frozenset({"export_dir", "retention_months"}),
+    "kiosk": None,
+}
+
+# Tables other parts of the box add (name -> parser of the raw table and the file's folder);
+# their result lands in ``DaemonConfig.extensions[name]``.
+TableParser = Callable[[dict[str, Any], Path], Any]
+EXTENSIONS: dict[str, TableParser] = {}
 
 
 class ConfigError(Exception):
@@ -64,9 +97,10 @@ class ConfigError(Exception):
 
     code = "C-001"
 
-    def __init__(self, key: str, problem: str) -> None:
+    def __init__(self, key: str, problem: str, problem_zh: str = "") -> None:
         self.key = key
         self.problem = problem
+        self.problem_zh = problem_zh
         super().__init__(f"config key '{key}': {problem}")
 
     def __str__(self) -> str:
@@ -75,7 +109,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class DaemonConfig:
-    """Everything the daemon needs, checked."""
+    """Everything the box needs, checked."""
 
     path: Path
     data_dir: Path
@@ -87,10 +121,13 @@ class DaemonConfig:
     devices: list[DeviceSpec]
     usb_auto_discover: bool
     default_pin: str
-    bureau: BureauConfig
+    bureau: BureauConfig | None
     calendar: FilingCalendar
     language: str = "zh"
-    extra: dict[str, Any] = field(default_factory=dict)
+    time_zone: str = DEFAULT_ZONE
+    export_dir: Path = Path("/media")
+    retention_months: int = 24
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def database_path(self) -> Path:
@@ -102,11 +139,44 @@ class DaemonConfig:
         """Return the root of the backups."""
         return self.data_dir
 
+    def bureau_config(self) -> BureauConfig:
+        """Return the bureau settings; :class:`ConfigError` for a file that has none."""
+        if self.bureau is None:
+            raise ConfigError("bureau", "is missing: the box cannot reach the tax bureau")
+        return self.bureau
+
+
+def _suggest(key: str, known: frozenset[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; known here: {', '.join(sorted(known))}"
+
+
+def _check_keys(data: dict[str, Any], table: str, where: str) -> None:
+    known = KNOWN_KEYS.get(table)
+    if known is None:
+        return
+    if table == "":
+        known = known | frozenset(EXTENSIONS)
+    for key, value in data.items():
+        if key not in known:
+            kind = "table" if isinstance(value, dict) else "key"
+            hint = _suggest(key, known)
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+            hint_zh = f"；是不是想写 {close[0]}？" if close else ""
+            raise ConfigError(
+                f"{where}{key}",
+                f"is not a {kind} this box knows{hint}",
+                f"本机不认识这个{'表' if kind == 'table' else '设置项'}{hint_zh}",
+            )
+
 
 def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
         raise ConfigError(key, "must be a table ([" + key + "])")
+    _check_keys(value, key, f"{key}.")
     return value
 
 
@@ -120,7 +190,18 @@ def _get(
     value = data[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ConfigError(f"{where}{key}", f"must be {names}, not {value!r}")
+        words = {"str": "a string in quotes", "int": "a whole number", "float": "a number"}
+        wanted = " or ".join(words.get(name, name) for name in names.split(" or "))
+        raise ConfigError(f"{where}{key}", f"must be {wanted}, not {value!r}")
+    return value
+
+
+def _number(
+    data: dict[str, Any], key: str, where: str, default: float, low: float, high: float
+) -> float:
+    value = float(_get(data, key, (int, float), where, default))
+    if not low <= value <= high:
+        raise ConfigError(f"{where}{key}", f"must be between {low:g} and {high:g}, not {value:g}")
     return value
 
 
@@ -130,11 +211,16 @@ def read_secret(path: Path, key: str) -> str:
         info = path.stat()
     except OSError as exc:
         raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(key, f"{path} is not a file")
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         mode = stat.S_IMODE(info.st_mode)
         raise ConfigError(key, f"{path} is mode {mode:04o}; it must be 0600 (chmod 600 {path})")
-    with path.open("rb") as handle:
-        raw = handle.read(MAX_SECRET_BYTES + 1)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SECRET_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
     if len(raw) > MAX_SECRET_BYTES:
         raise ConfigError(key, f"{path} is too long to hold a PIN")
     lines = raw.decode("utf-8", "replace").splitlines()
@@ -144,7 +230,9 @@ def read_secret(path: Path, key: str) -> str:
     return value
 
 
-def _bureau(data: dict[str, Any], base: Path) -> BureauConfig:
+def _bureau(data: dict[str, Any], base: Path) -> BureauConfig | None:
+    if not data:
+        return None
     where = "bureau."
     try:
         if "base_url" in data:
@@ -163,9 +251,12 @@ def _bureau(data: dict[str, Any], base: Path) -> BureauConfig:
     if "public_key_file" in data:
         key_path = base / _get(data, "public_key_file", str, where)
         try:
-            key_hex = key_path.read_text("ascii", errors="replace").strip()[:1000]
+            with key_path.open("rb") as handle:
+                key_hex = handle.read(1000).decode("ascii", "replace").strip()
         except OSError as exc:
-            raise ConfigError("bureau.public_key_file", f"cannot read {key_path}: {exc}") from None
+            raise ConfigError(
+                "bureau.public_key_file", f"cannot read {key_path}: {exc.strerror}"
+            ) from None
     else:
         key_hex = _get(data, "public_key", str, where)
     try:
@@ -177,31 +268,44 @@ def _bureau(data: dict[str, Any], base: Path) -> BureauConfig:
             endpoints=endpoints,
             ca_bundle=ca,
             bureau_public_key=public_key,
-            connect_timeout=float(_get(data, "connect_timeout", (int, float), where, 5.0)),
-            read_timeout=float(_get(data, "read_timeout", (int, float), where, 15.0)),
-            attempt_timeout=float(_get(data, "attempt_timeout", (int, float), where, 30.0)),
+            connect_timeout=_number(data, "connect_timeout", where, 5.0, 0.1, 300),
+            read_timeout=_number(data, "read_timeout", where, 15.0, 0.1, 600),
+            attempt_timeout=_number(data, "attempt_timeout", where, 30.0, 0.1, 3600),
             retry=RetryPolicy(
-                max_attempts=int(_get(data, "retry_attempts", int, where, 5)),
-                deadline=float(_get(data, "retry_deadline", (int, float), where, 60.0)),
+                max_attempts=int(_number(data, "retry_attempts", where, 5, 1, 100)),
+                deadline=_number(data, "retry_deadline", where, 60.0, 0.1, 24 * 3600),
             ),
         )
     except ValueError as exc:
         raise ConfigError("bureau", str(exc)) from None
 
 
+def check_device_url(url: str, base: Path, key: str) -> None:
+    """Check a device address as far as can be done without opening it."""
+    try:
+        parsed = DeviceUrl.parse(url)
+        parsed.check()
+    except BadDeviceAddress as exc:
+        raise ConfigError(key, exc.detail) from None
+    if parsed.scheme == "replay" and not (base / parsed.target).is_file():
+        raise ConfigError(key, f"the capture file {base / parsed.target} does not exist")
+
+
 def _devices(entries: Any, base: Path, default_pin: str) -> list[DeviceSpec]:
     if not isinstance(entries, list):
         raise ConfigError("device", "must be an array of tables ([[device]])")
     specs = []
+    seen: set[str] = set()
     for number, entry in enumerate(entries, start=1):
         where = f"device[{number}]."
         if not isinstance(entry, dict):
             raise ConfigError(f"device[{number}]", "must be a table")
+        _check_keys(entry, "device", where)
         url = _get(entry, "url", str, where)
-        try:
-            DeviceUrl.parse(url)
-        except BadDeviceAddress as exc:
-            raise ConfigError(f"{where}url", exc.detail) from None
+        check_device_url(url, base, f"{where}url")
+        if url in seen:
+            raise ConfigError(f"{where}url", f"{url} is listed twice")
+        seen.add(url)
         taxpayer = entry.get("taxpayer_id")
         if taxpayer is not None and (
             not isinstance(taxpayer, str) or not is_valid_taxpayer_id(taxpayer)
@@ -216,33 +320,52 @@ def _devices(entries: Any, base: Path, default_pin: str) -> list[DeviceSpec]:
     return specs
 
 
-def load_config(path: Path) -> DaemonConfig:
-    """Read and check the configuration at ``path``; :class:`ConfigError` names what is wrong."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError("(file)", f"cannot read {path}: {exc.strerror}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError("(file)", f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError("(file)", f"{path} is not valid TOML: {exc}") from None
-    base = path.parent
-    data_dir = base / _get(data, "data_dir", str, "", "/var/lib/qingka")
-    schedule = _table(data, "schedule")
-    policy = _get(schedule, "policy", str, "schedule.", POLICY_AUTO)
-    if policy not in (POLICY_AUTO, POLICY_BUTTON):
-        raise ConfigError("schedule.policy", f"must be '{POLICY_AUTO}' or '{POLICY_BUTTON}'")
-    interval = float(_get(schedule, "check_interval_minutes", (int, float), "schedule.", 15))
-    if not 0 < interval <= 24 * 60:
-        raise ConfigError("schedule.check_interval_minutes", "must be between 0 and 1440")
-    api = _table(data, "api")
+def _data_dir(data: dict[str, Any], base: Path) -> Path:
+    path: Path = base / str(_get(data, "data_dir", str, "", DEFAULT_DATA_DIR))
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError("data_dir", f"{existing} is a file, not a folder")
+    return path
+
+
+def _api(api: dict[str, Any], base: Path) -> tuple[Path, int, str | None]:
+    socket: Path = base / str(_get(api, "socket", str, "api.", DEFAULT_SOCKET))
+    if len(os.fsencode(socket)) > MAX_SOCKET_PATH_BYTES:
+        raise ConfigError(
+            "api.socket",
+            f"{socket} is longer than the {MAX_SOCKET_PATH_BYTES} bytes a socket allows",
+        )
     try:
         mode = int(_get(api, "mode", str, "api.", "0660"), 8)
     except ValueError:
         raise ConfigError("api.mode", 'must be an octal mode like "0660"') from None
+    if not 0 <= mode <= 0o777:
+        raise ConfigError("api.mode", 'must be an octal mode like "0660"')
+    group = None
+    if "group" in api:
+        group = _get(api, "group", str, "api.")
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            raise ConfigError(
+                "api.group", f"there is no group named {group!r} on this system"
+            ) from None
+    return socket, mode, group
+
+
+def parse_config(data: dict[str, Any], path: Path) -> DaemonConfig:
+    """Check parsed TOML ``data`` (of the file at ``path``) key by key."""
+    _check_keys(data, "", "")
+    base = path.parent
+    data_dir = _data_dir(data, base)
+    schedule = _table(data, "schedule")
+    policy = _get(schedule, "policy", str, "schedule.", POLICY_AUTO)
+    if policy not in POLICIES:
+        raise ConfigError("schedule.policy", f"must be {' or '.join(repr(p) for p in POLICIES)}")
+    interval = _number(schedule, "check_interval_minutes", "schedule.", 15, 0.01, 24 * 60)
+    socket, mode, group = _api(_table(data, "api"), base)
     pin_table = _table(data, "pin")
     default_pin = (
         read_secret(base / _get(pin_table, "file", str, "pin."), "pin.file")
@@ -259,20 +382,69 @@ def load_config(path: Path) -> DaemonConfig:
         except (CalendarError, OSError) as exc:
             raise ConfigError("calendar.file", str(exc)) from None
     language = _get(data, "language", str, "", "zh")
-    if language not in ("zh", "en"):
+    if language not in LANGUAGES:
         raise ConfigError("language", "must be 'zh' or 'en'")
+    zone = _get(data, "time_zone", str, "", DEFAULT_ZONE)
+    try:
+        zone_named(zone)
+    except ClockError as exc:
+        raise ConfigError("time_zone", str(exc)) from None
+    backup = _table(data, "backup")
+    _table(data, "kiosk")  # the kiosk checks its own keys; here only that it is a table
+    extensions = {
+        name: parser(_get(data, name, dict, "", {}), base) for name, parser in EXTENSIONS.items()
+    }
     return DaemonConfig(
         path=path,
         data_dir=data_dir,
         policy=policy,
         check_interval_s=interval * 60,
-        api_socket=base / _get(api, "socket", str, "api.", "/run/qingka/api.sock"),
+        api_socket=socket,
         api_mode=mode,
-        api_group=api.get("group") if isinstance(api.get("group"), str) else None,
+        api_group=group,
         devices=_devices(data.get("device", []), base, default_pin),
         usb_auto_discover=bool(_get(usb, "auto_discover", bool, "usb.", False) or False),
         default_pin=default_pin,
         bureau=_bureau(_table(data, "bureau"), base),
         calendar=calendar,
         language=language,
+        time_zone=zone,
+        export_dir=base / _get(backup, "export_dir", str, "backup.", "/media"),
+        retention_months=int(_number(backup, "retention_months", "backup.", 24, 1, 1200)),
+        extensions=extensions,
     )
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file of at most :data:`MAX_CONFIG_BYTES`; :class:`ConfigError` otherwise."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(
+            "(file)",
+            f"there is no configuration file at {path} "
+            f"(write one from 'qingka config example', or give --config FILE)",
+            f"没有配置文件 {path}（可用 qingka config example 生成示例，或用 --config 指定文件）",
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            "(file)",
+            f"{path} is a folder, not a configuration file",
+            f"{path} 是文件夹，不是配置文件",
+        ) from None
+    except OSError as exc:
+        raise ConfigError("(file)", f"cannot read {path}: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError("(file)", f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("(file)", f"{path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("(file)", f"{path} is not valid TOML: {exc}") from None
+
+
+def load_config(path: Path) -> DaemonConfig:
+    """Read and check the configuration at ``path``; :class:`ConfigError` names what is wrong."""
+    return parse_config(read_toml(path), path)

@@ -55,7 +55,7 @@ def reachable(url: str) -> dict[str, Any]:
 
 def collect(config: DaemonConfig, started: float) -> dict[str, Any]:
     """Return the diagnostics the technician screen shows."""
-    urls = sorted(set(config.bureau.endpoints.urls.values()))
+    urls = sorted(set(config.bureau.endpoints.urls.values())) if config.bureau else []
     # One probe per distinct host: every province of the simulator shares one server.
     hosts: dict[str, str] = {}
     for url in urls:

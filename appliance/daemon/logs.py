@@ -6,8 +6,9 @@ import json
 import logging
 import sys
 from collections import deque
-from datetime import datetime
 from typing import Any
+
+from appliance.clock import clock
 
 
 class JsonLines(logging.Formatter):
@@ -16,7 +17,9 @@ class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """Return the line."""
         line: dict[str, Any] = {
-            "at": datetime.fromtimestamp(record.created).isoformat(timespec="milliseconds"),
+            # The product's clock and zone, like every time a person reads (formatting follows
+            # the record within microseconds).
+            "at": clock().stamp("milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),

@@ -17,20 +17,17 @@ from typing import Any
 from appliance.api.errors import ApiError
 from appliance.api.schema import Arg, ArgSchema
 from appliance.api.server import ApiServer
-from appliance.clearing.bureau_adapter import BureauAdapter
-from appliance.clearing.engine import Engine, JobRunning, UnknownDevice
-from appliance.clearing.journal import Journal
+from appliance.box import Box
+from appliance.clearing.engine import JobRunning, UnknownDevice
+from appliance.clearing.pins import MAX_PIN_CHARS, BadPin
 from appliance.clock import clock
 from appliance.daemon import diagnostics, logs
 from appliance.daemon.config import DaemonConfig
 from appliance.daemon.logs import RECENT_LINES
 from appliance.daemon.notify import Notifier
+from appliance.devices.errors import DeviceError
 from appliance.devices.ids import lookup
-from appliance.devices.models import Identity
-from appliance.devices.urls import open_device
 from appliance.devices.usb_pipe import describe, find_devices
-from appliance.storage.backups import BackupStore
-from appliance.storage.database import Database
 from appliance.storage.errors import StorageError
 
 _log = logging.getLogger("qingka.daemon")
@@ -57,34 +54,29 @@ class Daemon:
 
     def __init__(self, config: DaemonConfig) -> None:
         self.config = config
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(config.database_path)
-        self.journal = Journal(self.db)
-        self.backups = BackupStore(config.backup_dir)
+        config.bureau_config()  # a box that cannot reach the bureau does not start
+        # Owning the box (its data directory) for as long as the daemon lives: no second
+        # process clears, reads or verifies a PIN on its devices meanwhile.
+        self.box = Box(
+            config,
+            emit=self._emit,
+            discover=discover_usb if config.usb_auto_discover else None,
+        )
+        self.journal = self.box.journal
+        self.backups = self.box.backups
+        self.engine = self.box.engine
         self.server = ApiServer(config.api_socket, mode=config.api_mode, group=config.api_group)
         self.notifier = Notifier.from_env()
         self.started = time.monotonic()
-        self.engine = Engine(
-            list(config.devices),
-            journal=self.journal,
-            backups=self.backups,
-            bureau_factory=self._bureau,
-            opener=open_device,
-            emit=self._emit,
-            policy=config.policy,
-            check_interval_s=config.check_interval_s,
-            discover=discover_usb if config.usb_auto_discover else None,
-            discovered_pin=config.default_pin,
-        )
         self._register()
-
-    def _bureau(self, identity: Identity) -> BureauAdapter:
-        return BureauAdapter(self.config.bureau)
 
     def _emit(self, event: dict[str, Any]) -> None:
         fields = dict(event)
         kind = str(fields.pop("event", "event"))
         _log.info(kind, extra={"fields": {"event": kind, **fields}})
+        # Every event carries the moment it is published in its envelope's "at"; an outcome's
+        # own "at" (when the attempt ended) is that same moment.
+        fields.pop("at", None)
         self.server.publish(kind, fields)
 
     # -- API commands --------------------------------------------------------------------------
@@ -115,26 +107,57 @@ class Daemon:
             ),
         )
         self.server.register("diagnostics", self._diagnostics, ArgSchema())
+        self.server.register(
+            "set_pin",
+            self._set_pin,
+            ArgSchema(Arg("device", str, max_len=300), Arg("pin", str, max_len=MAX_PIN_CHARS)),
+        )
 
     def _status(self, args: dict[str, Any]) -> dict[str, Any]:
-        status = self.engine.status()
+        status = self.box.status()
         status["uptime_s"] = round(time.monotonic() - self.started, 1)
-        status["data_dir"] = str(self.config.data_dir)
         return status
 
     def _devices(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         return list(self.engine.status()["devices"])
 
     def _clear(self, args: dict[str, Any]) -> dict[str, Any]:
+        requested_at = clock().stamp("milliseconds")
         try:
-            urls = self.engine.request_clear(args.get("device"))
+            urls = self.engine.request_clear(args.get("device"), "api")
         except UnknownDevice as exc:
             raise ApiError("A-404", f"no such device: {exc}", f"没有这个设备：{exc}") from None
         except JobRunning as exc:
             raise ApiError(
                 "A-409", f"a clearing is already running on {exc}", "该设备正在清卡，请稍候"
             ) from None
-        return {"queued": urls}
+        # When the request was journaled: a follower that loses the daemon reads the outcome
+        # from the status afterwards, and knows it is this request's by its time.
+        return {"queued": urls, "requested_at": requested_at}
+
+    def _set_pin(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.engine.set_pin(args["device"], args["pin"])
+        except UnknownDevice as exc:
+            raise ApiError("A-404", f"no such device: {exc}", f"没有这个设备：{exc}") from None
+        except JobRunning as exc:
+            raise ApiError(
+                "A-409",
+                f"device {exc} is busy; enter the PIN again when it is idle",
+                "设备正在使用中，请稍后再输入密码",
+            ) from None
+        except BadPin as exc:
+            raise ApiError(
+                "A-400", str(exc), "设备密码为 1 到 16 位字母、数字或符号，不含空格"
+            ) from None
+        except DeviceError as exc:
+            what_zh, _ = exc.text("zh")
+            what_en, _ = exc.text("en")
+            raise ApiError(exc.code, what_en, what_zh) from None
+        except StorageError as exc:
+            what_zh, _ = exc.text("zh")
+            what_en, _ = exc.text("en")
+            raise ApiError(exc.code, what_en, what_zh) from None
 
     def _history(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         return self.journal.history(args.get("device"), int(args.get("limit") or 50))
@@ -201,7 +224,7 @@ class Daemon:
             _log.info("stopping")
             await asyncio.to_thread(self.engine.stop, STOP_TIMEOUT_S)
             await self.server.close()
-            self.db.close()
+            self.box.close()
             _log.info("stopped")
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from appliance.api.client import ApiClient, is_running
 from appliance.clearing.outcomes import Outcome
-from appliance.cli.clear import through_daemon
+from appliance.cli.clear import FOLLOW_TIMEOUT_S, through_daemon
 from appliance.cli.devices import STAGE_WORDS
 from appliance.cli.progress import ProgressView
 from appliance.clock import CHINA, travel_to
@@ -202,7 +202,9 @@ class Demo:
         before = self.device_view()
         self.show("清卡前", "Before", before)
         self.say("\n开始一键清卡…", "\nOne-tap clearing…")
-        outcomes = through_daemon(self.socket, None, ProgressView(self.lang), quiet=False)
+        outcomes = through_daemon(
+            self.socket, None, ProgressView(self.lang), quiet=False, timeout=FOLLOW_TIMEOUT_S
+        )
         outcome = outcomes[0] if outcomes else None
         if outcome is not None and outcome.kind.success:
             self.show("清卡后", "After", self.device_view())

@@ -77,21 +77,17 @@ class DeviceSnapshot:
         }
 
 
-def read_snapshot(
-    device: NisecDevice, pin: str, verify: Callable[[Identity], None] | None = None
-) -> DeviceSnapshot:
+def read_snapshot(device: NisecDevice, verify: Callable[[Identity], None]) -> DeviceSnapshot:
     """Read identity, clock and every type's monitor data.
 
-    The PIN is verified once, by ``verify`` when given (the daemon's guarded verification, which
-    never re-sends a rejected PIN), else directly.
+    ``verify`` verifies the PIN once the identity is known: it is the box's guarded
+    verification (:class:`appliance.clearing.pins.PinGuard`), which never re-sends a PIN the
+    device rejected. This layer never sends a PIN itself.
     """
     identity = device.identify()
     clock = device.read_clock()
     types = device.invoice_types()
-    if verify is not None:
-        verify(identity)
-    else:
-        device.verify_pin(pin)
+    verify(identity)
     snaps = []
     for type_code in types:
         monitor = device.monitor(type_code)

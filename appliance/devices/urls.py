@@ -28,6 +28,14 @@ from appliance.devices.serial_pipe import SerialPipe
 from appliance.devices.usb_pipe import UsbPipe
 
 SCHEMES = ("usb", "serial", "sim", "replay")
+# Options each scheme takes (the simulator checks its own when it builds the device).
+_OPTIONS = {"usb": {"serial", "capture"}, "serial": {"baud", "capture"}, "replay": set()}
+FORMS = (
+    "usb://VID:PID[?serial=S] (e.g. usb://1432:07d0)",
+    "serial:///dev/ttyACM0[?baud=115200]",
+    "sim://SCENARIO[?option=value...] (e.g. sim://needs-clearing)",
+    "replay://CAPTURE.jsonl",
+)
 
 
 @dataclass(frozen=True)
@@ -41,10 +49,14 @@ class DeviceUrl:
     @classmethod
     def parse(cls, url: str) -> DeviceUrl:
         """Parse ``url``; :class:`BadDeviceAddress` with a plain reason if it is not one."""
-        parts = urlsplit(url)
-        if parts.scheme not in SCHEMES:
-            known = ", ".join(scheme + "://" for scheme in SCHEMES)
-            raise BadDeviceAddress(f"unknown device address {url!r}: use one of {known}")
+        if not isinstance(url, str) or len(url) > 4096:
+            raise BadDeviceAddress("a device address is a short text like usb://1432:07d0")
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            raise BadDeviceAddress(f"{url!r} is not a device address: {forms()}") from None
+        if parts.scheme not in SCHEMES or "://" not in url:
+            raise BadDeviceAddress(f"unknown device address {url!r}: use {forms()}")
         target = parts.netloc + parts.path if parts.scheme != "serial" else parts.path
         if parts.scheme == "serial" and not target:
             target = parts.netloc
@@ -55,6 +67,31 @@ class DeviceUrl:
         except ValueError:
             raise BadDeviceAddress(f"device address {url!r} has a malformed query") from None
         return cls(parts.scheme, target, options)
+
+    def check(self) -> None:
+        """Check the address's device part and options, without opening anything."""
+        allowed = _OPTIONS.get(self.scheme)
+        if allowed is not None:
+            unknown = sorted(set(self.options) - allowed)
+            if unknown:
+                known = ", ".join(sorted(allowed)) or "none"
+                raise BadDeviceAddress(
+                    f"{self.scheme}:// takes no option {', '.join(unknown)} (known: {known})"
+                )
+        if self.scheme == "usb":
+            parse_vid_pid(self.target)
+        elif self.scheme == "serial":
+            if not self.target.startswith("/"):
+                raise BadDeviceAddress(f"serial://{self.target}: give the port's full path")
+            if not self.options.get("baud", "1").isdigit():
+                raise BadDeviceAddress(f"serial://{self.target}: baud is not a number")
+        elif self.scheme == "sim" and not self.target.replace("-", "").isalnum():
+            raise BadDeviceAddress(f"sim://{self.target}: name a simulator scenario")
+
+
+def forms() -> str:
+    """Return the address forms, for messages."""
+    return "; ".join(FORMS)
 
 
 def parse_vid_pid(text: str) -> tuple[int, int]:
@@ -72,6 +109,7 @@ def parse_vid_pid(text: str) -> tuple[int, int]:
 def open_pipe(url: str, backend: Any = None) -> Pipe:
     """Open the bulk pipes behind ``url`` (``backend``: a pyusb backend for ``usb://``)."""
     parsed = DeviceUrl.parse(url)
+    parsed.check()
     pipe: Pipe
     if parsed.scheme == "usb":
         vid, pid = parse_vid_pid(parsed.target)
@@ -93,7 +131,10 @@ def open_pipe(url: str, backend: Any = None) -> Pipe:
             raise BadDeviceAddress(f"{url!r}: {exc}") from exc
         pipe = UsbPipe.open(sim.vid, sim.pid, backend=sim, name=url)
     else:
-        pipe = ReplayPipe(Path(parsed.target))
+        capture_file = Path(parsed.target)
+        if not capture_file.is_file():
+            raise BadDeviceAddress(f"the capture file {capture_file} does not exist", url)
+        pipe = ReplayPipe(capture_file)
     capture = parsed.options.get("capture")
     if capture and parsed.scheme != "replay":
         pipe = CapturePipe(pipe, Path(capture), url)

@@ -69,6 +69,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (device_no, lock_date, days)
     );
     """,
+    # 2: a clear someone asked for is kept until a job has answered it (it survives restarts),
+    # and outcomes carry the device's URL so the last one is known before the device answers.
+    """
+    CREATE TABLE clear_requests (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        answered_at TEXT,
+        outcome_code TEXT
+    );
+    CREATE INDEX clear_requests_open ON clear_requests (answered_at, url);
+    ALTER TABLE outcomes ADD COLUMN url TEXT;
+    CREATE INDEX outcomes_url ON outcomes (url, id);
+    """,
 )
 
 

@@ -27,6 +27,7 @@ from appliance.protocol.commands import DEFAULT_PIN
 from appliance.storage.backups import BackupStore
 from appliance.storage.database import Database
 from simulators.device import open_backend
+from tests.appliance.devices.trusting import trusting
 from tests.dates import deadline_of_month
 
 pytestmark = pytest.mark.dates
@@ -58,7 +59,7 @@ def test_the_products_today_is_beijings_whatever_the_system_zone(today: datetime
 def test_a_due_device_reads_as_due_and_locked_only_past_the_deadline(today: datetime) -> None:
     deadline = deadline_of_month(today)
     with _device(today) as device:
-        snapshot = read_snapshot(device, DEFAULT_PIN)
+        snapshot = read_snapshot(device, trusting(device, DEFAULT_PIN))
     day = _beijing(today).date()
     assert snapshot.clock.date() == day
     for snap in snapshot.types:

@@ -14,6 +14,7 @@ from appliance.clearing.bureau_adapter import BureauAdapter
 from appliance.clearing.job import ClearingJob
 from appliance.clearing.journal import Journal
 from appliance.clearing.outcomes import Outcome
+from appliance.clearing.pins import PinGuard
 from appliance.devices.nisec import NisecDevice
 from appliance.devices.urls import open_device
 from appliance.protocol.commands import DEFAULT_PIN
@@ -52,6 +53,7 @@ class Rig:
         self.backend: SimBackend = open_backend(scenario, self.options, host_clock=self.clock)
         self.db = Database(folder / "qingka.db")
         self.journal = Journal(self.db)
+        self.pins = PinGuard(self.journal, folder)
         self.backups = BackupStore(folder)
         self.events: list[dict[str, Any]] = []
 
@@ -77,7 +79,14 @@ class Rig:
         )
         kwargs.setdefault("expected_taxpayer", self.taxpayer.taxpayer_id)
         return ClearingJob(
-            device, bureau, self.backups, self.journal, pin=pin, emit=self.events.append, **kwargs
+            device,
+            bureau,
+            self.backups,
+            self.journal,
+            pins=self.pins,
+            pin=pin,
+            emit=self.events.append,
+            **kwargs,
         )
 
     def run(self, **kwargs: Any) -> Outcome:

@@ -49,6 +49,7 @@ def run_through(r: Any, proxy: FaultProxy, faults: dict[str, list[tuple[str, int
             BureauAdapter(config),
             r.backups,
             r.journal,
+            pins=r.pins,
             pin=DEFAULT_PIN,
             expected_taxpayer=r.taxpayer.taxpayer_id,
             emit=emit,

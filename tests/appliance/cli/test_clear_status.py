@@ -109,5 +109,6 @@ def test_clear_through_the_daemon(setup: Any) -> None:
 def test_without_daemon_or_configuration(tmp_path: Path) -> None:
     result = qingka("clear", "--config", str(tmp_path / "none.toml"))
     assert result.returncode == 2
-    assert "no daemon is running" in result.stderr
+    assert "没有配置文件" in result.stderr or "no configuration file" in result.stderr
+    assert "qingka config example" in result.stderr
     assert "Traceback" not in result.stderr

@@ -6,10 +6,23 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 QINGKA = Path(sys.executable).parent / "qingka"
 NOW = "now=2026-11-05T10:00&latency=0"
+
+
+@pytest.fixture(autouse=True)
+def box_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Give each test a box configuration of its own (its data folder remembers PINs)."""
+    config = tmp_path / "box" / "qingka.toml"
+    config.parent.mkdir()
+    config.write_text('data_dir = "data"\n[api]\nsocket = "api.sock"\n')
+    monkeypatch.setenv("QINGKA_CONFIG", str(config))
+    yield config
 
 
 def qingka(*args: str, lang: str = "zh") -> subprocess.CompletedProcess[str]:
@@ -67,10 +80,34 @@ def test_pin_file(tmp_path: Path) -> None:
 
 
 def test_bad_address_and_unknown_scenario() -> None:
-    for url in ("ftp://x", "usb://zz:01", "sim://no-such-scenario"):
+    for url in ("ftp://x", "usb://zz:01", "usb://zzzz", "sim://no-such-scenario"):
         result = qingka("device-info", url)
-        assert result.returncode == 3
+        assert result.returncode == 2, (url, result.stderr)
         assert "[D-006]" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    listed = qingka("device-info", "ftp://x")
+    assert "usb://VID:PID" in listed.stderr and "serial:///dev/ttyACM0" in listed.stderr
+
+
+def test_a_missing_capture_file_is_named(tmp_path: Path) -> None:
+    result = qingka("device-info", f"replay://{tmp_path / 'gone.jsonl'}")
+    assert result.returncode == 2
+    assert "gone.jsonl" in result.stderr
+    assert "插" not in result.stderr  # not "plug in the device"
+
+
+def test_a_rejected_pin_is_not_sent_again_by_a_second_run(tmp_path: Path) -> None:
+    # A device that keeps its state, as a real one does: each wrong PIN costs a try.
+    state = tmp_path / "device.json"
+    url = f"sim://wrong-pin?{NOW}&state={state}"
+    first = qingka("device-info", url)
+    assert first.returncode == 3
+    assert json.loads(state.read_text())["pin_tries_left"] == 2
+    second = qingka("device-info", url)
+    assert second.returncode == 3
+    assert "还剩 2 次机会" in second.stderr
+    # The second run said what it knew without trying the PIN again.
+    assert json.loads(state.read_text())["pin_tries_left"] == 2
 
 
 def test_no_usb_device_plugged_in() -> None:

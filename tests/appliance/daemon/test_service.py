@@ -42,7 +42,7 @@ def follow(client: ApiClient, url: str) -> list[dict[str, Any]]:
     """Clear ``url`` and return its events up to the outcome."""
     events = client.subscribe(["step", "outcome"])
     try:
-        assert client.call("clear", device=url) == {"queued": [url]}
+        assert client.call("clear", device=url)["queued"] == [url]
         seen = []
         for event in events:
             seen.append(event)

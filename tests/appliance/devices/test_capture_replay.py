@@ -15,6 +15,7 @@ from appliance.devices.capture import MAX_LINE_BYTES, load_capture
 from appliance.devices.snapshot import read_snapshot
 from appliance.devices.urls import open_device
 from appliance.protocol.commands import DEFAULT_PIN
+from tests.appliance.devices.trusting import trusting
 from tests.simulators.device.conftest import OpenSim
 
 
@@ -23,7 +24,7 @@ def _capture(open_sim: OpenSim, path: Path, scenario: str = "needs-clearing", **
     with open_device(
         f"usb://{backend.vid:04x}:{backend.pid:04x}", backend=backend, capture=path
     ) as device:
-        return read_snapshot(device, DEFAULT_PIN).to_json()
+        return read_snapshot(device, trusting(device, DEFAULT_PIN)).to_json()
 
 
 def test_replay_gives_identical_results(open_sim: OpenSim, tmp_path: Path) -> None:
@@ -35,7 +36,7 @@ def test_replay_gives_identical_results(open_sim: OpenSim, tmp_path: Path) -> No
     assert {r["op"] for r in records[1:-1]} == {"out", "in"}
     assert all("t" in r for r in records[1:])
     with open_device(f"replay://{capture}") as device:
-        replayed = read_snapshot(device, DEFAULT_PIN).to_json()
+        replayed = read_snapshot(device, trusting(device, DEFAULT_PIN)).to_json()
     assert device.pipe.finished  # type: ignore[attr-defined]
     live.pop("url")
     replayed.pop("url")
@@ -47,7 +48,7 @@ def test_recorded_errors_replay_as_errors(open_sim: OpenSim, tmp_path: Path) -> 
     with pytest.raises(e.PinRejected):
         _capture(open_sim, capture, "wrong-pin")
     with open_device(f"replay://{capture}") as device, pytest.raises(e.PinRejected) as caught:
-        read_snapshot(device, DEFAULT_PIN)
+        read_snapshot(device, trusting(device, DEFAULT_PIN))
     assert caught.value.tries_left == 2
 
 
@@ -58,7 +59,9 @@ def test_stall_and_recovery_replay(open_sim: OpenSim, tmp_path: Path) -> None:
         json.loads(line).get("error") == "stall" for line in capture.read_text().splitlines()
     )
     with open_device(f"replay://{capture}") as device:
-        assert read_snapshot(device, DEFAULT_PIN).clock.isoformat() == live["clock"]
+        assert (
+            read_snapshot(device, trusting(device, DEFAULT_PIN)).clock.isoformat() == live["clock"]
+        )
 
 
 def test_a_different_driver_run_diverges(open_sim: OpenSim, tmp_path: Path) -> None:
@@ -79,7 +82,7 @@ def test_replay_runs_out(open_sim: OpenSim, tmp_path: Path) -> None:
     # Cut the session's close (its CBW, data, CSW and the close record): the snapshot is all.
     capture.write_text("\n".join(lines[:-4]) + "\n")
     with open_device(f"replay://{capture}") as device:
-        read_snapshot(device, DEFAULT_PIN)
+        read_snapshot(device, trusting(device, DEFAULT_PIN))
         with pytest.raises(e.ProtocolError, match="ran out"):
             device.read_clock()
 

@@ -15,6 +15,7 @@ from appliance.devices.snapshot import read_snapshot
 from appliance.protocol.commands import DEFAULT_PIN
 from simulators import catalog
 from tests.appliance.devices.conftest import OpenDriver
+from tests.appliance.devices.trusting import trusting
 from tests.simulators.device.clearing import blob, valid_blob, values_for
 
 
@@ -32,7 +33,7 @@ def test_identify_without_pin(driver: OpenDriver) -> None:
 
 def test_snapshot_of_needs_clearing(driver: OpenDriver) -> None:
     device, _ = driver()
-    snap = read_snapshot(device, DEFAULT_PIN)
+    snap = read_snapshot(device, trusting(device, DEFAULT_PIN))
     assert snap.clock == datetime(2026, 11, 5, 10, 0)
     assert [t.monitor.type_code for t in snap.types] == ["007", "026"]
     for t in snap.types:
@@ -56,7 +57,7 @@ def test_scenario_stages(
     driver: OpenDriver, scenario: str, stage: Stage, locked: bool, zombie: bool
 ) -> None:
     device, _ = driver(scenario)
-    for t in read_snapshot(device, DEFAULT_PIN).types:
+    for t in read_snapshot(device, trusting(device, DEFAULT_PIN)).types:
         assert (t.status.stage, t.status.locked, t.status.zombie) == (stage, locked, zombie)
 
 
@@ -81,7 +82,7 @@ def test_wrong_pin_is_sent_once_and_never_again(driver: OpenDriver) -> None:
     with pytest.raises(e.PinRejected):
         device.verify_pin(DEFAULT_PIN)
     with pytest.raises(e.PinRejected):
-        read_snapshot(device, DEFAULT_PIN)
+        read_snapshot(device, trusting(device, DEFAULT_PIN))
     assert backend.device.counters["verify_pin"] == 1
     assert backend.device.state["pin_tries_left"] == 2
 
@@ -143,7 +144,7 @@ def test_whole_clearing(driver: OpenDriver) -> None:
         device.write_clearing(data)
     with pytest.raises(e.NoSummaryData):
         device.read_summary("026")
-    snap = read_snapshot(device, DEFAULT_PIN)
+    snap = read_snapshot(device, trusting(device, DEFAULT_PIN))
     assert all(t.status.stage is Stage.CLEARED for t in snap.types)
 
 

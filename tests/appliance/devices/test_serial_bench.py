@@ -17,6 +17,7 @@ from appliance.devices.urls import open_device
 from appliance.protocol import serial_frame as sf
 from appliance.protocol.commands import DEFAULT_PIN
 from tests.appliance.devices.bench_device import bench_device
+from tests.appliance.devices.trusting import trusting
 from tests.simulators.device.clearing import valid_blob
 
 QINGKA = Path(sys.executable).parent / "qingka"
@@ -45,7 +46,7 @@ def test_snapshot_and_whole_clearing_over_serial(tmp_path: Path) -> None:
     state = make_state(tmp_path)
     with bench_device(state) as port, open_device(f"serial://{port}") as device:
         assert device.pipe.descriptor.vid_pid == "1432:07d0"
-        snap = read_snapshot(device, DEFAULT_PIN)
+        snap = read_snapshot(device, trusting(device, DEFAULT_PIN))
         assert snap.identity.device_no == "661900000000"
         assert [t.status.stage for t in snap.types] == [Stage.NEEDS_REPORT] * 2
         for code in device.invoice_types():
@@ -56,12 +57,14 @@ def test_snapshot_and_whole_clearing_over_serial(tmp_path: Path) -> None:
         with pytest.raises(e.AlreadyCleared):
             device.write_clearing(data)
         assert all(
-            t.status.stage is Stage.CLEARED for t in read_snapshot(device, DEFAULT_PIN).types
+            t.status.stage is Stage.CLEARED
+            for t in read_snapshot(device, trusting(device, DEFAULT_PIN)).types
         )
     # The firmware kept its state in the file: a restarted bench device is still cleared.
     with bench_device(state) as port, open_device(f"serial://{port}") as device:
         assert all(
-            t.status.stage is Stage.CLEARED for t in read_snapshot(device, DEFAULT_PIN).types
+            t.status.stage is Stage.CLEARED
+            for t in read_snapshot(device, trusting(device, DEFAULT_PIN)).types
         )
 
 

@@ -1,0 +1,93 @@
+"""The commands' work when no daemon runs: the same box, scheduler and PIN guard, in this process.
+
+Each builds the :class:`~appliance.box.Box` the daemon would (and so owns the box while it
+runs: a daemon that is running but unreachable holds it, and the command says so instead of
+touching a device beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from typing import Any
+
+from appliance.box import Box, BoxBusy, open_box
+from appliance.clearing.engine import UnknownDevice
+from appliance.clearing.outcomes import Outcome
+from appliance.clearing.specs import DeviceSpec
+from appliance.cli.connect import fail
+from appliance.cli.output import EXIT_BUSY, EXIT_STORAGE, EXIT_USAGE
+from appliance.cli.progress import ProgressView
+from appliance.daemon.config import ConfigError, DaemonConfig
+from appliance.devices.errors import BadDeviceAddress
+from appliance.devices.urls import DeviceUrl
+from appliance.storage.errors import StorageError
+
+
+def own_box(args: argparse.Namespace, config: DaemonConfig, **kwargs: Any) -> Box | int:
+    """Build the box for this command, or say why not and return the exit code."""
+    try:
+        return open_box(config, **kwargs)
+    except BoxBusy as exc:
+        return fail(args, exc.code, exc.zh, exc.en, EXIT_BUSY)
+    except StorageError as exc:
+        zh, _ = exc.text("zh")
+        en, _ = exc.text("en")
+        return fail(args, exc.code, zh, en, EXIT_STORAGE)
+
+
+def clear_here(
+    args: argparse.Namespace, config: DaemonConfig, view: ProgressView
+) -> list[Outcome] | int:
+    """Clear in this process; return the outcomes, or an exit code when it cannot start."""
+    try:
+        config.bureau_config()
+    except ConfigError as exc:
+        return fail(args, exc.code, f"配置有误：{exc.problem}", str(exc), EXIT_USAGE)
+    if args.device is not None and "://" in args.device:
+        try:
+            DeviceUrl.parse(args.device).check()
+        except BadDeviceAddress as exc:
+            return fail(args, exc.code, exc.detail, exc.detail, EXIT_USAGE)
+    outcomes: dict[str, Outcome] = {}
+    arrived = threading.Event()
+
+    def emit(event: dict[str, Any]) -> None:
+        if event.get("event") == "step" and not args.json:
+            view.step(event)
+        elif event.get("event") == "outcome":
+            outcome = Outcome.from_json({k: v for k, v in event.items() if k != "event"})
+            outcomes[str(event["url"])] = outcome
+            if not args.json:
+                view.outcome(outcome)
+            arrived.set()
+
+    box = own_box(args, config, emit=emit)
+    if isinstance(box, int):
+        return box
+    with box:
+        if args.device is not None and "://" in args.device:
+            box.engine.add(DeviceSpec(url=args.device, pin=config.default_pin))
+        elif args.device is not None:
+            box.read_devices()  # a device number: known once the devices are read
+        try:
+            queued = box.engine.request_clear(args.device, "cli")
+        except UnknownDevice as exc:
+            return fail(args, "A-404", f"没有这个设备：{exc}", f"no such device: {exc}", EXIT_USAGE)
+        deadline = time.monotonic() + args.follow_timeout
+        while set(queued) - set(outcomes) and time.monotonic() < deadline:
+            box.engine.tick()
+            arrived.wait(0.05)
+            arrived.clear()
+    return [outcomes[url] for url in queued if url in outcomes]
+
+
+def status_here(args: argparse.Namespace, config: DaemonConfig) -> dict[str, Any] | int:
+    """Read every configured device once here and return the status the daemon would give."""
+    box = own_box(args, config)
+    if isinstance(box, int):
+        return box
+    with box:
+        box.read_devices()
+        return box.status()
