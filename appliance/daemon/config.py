@@ -41,7 +41,7 @@ import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.bureau.config import BureauConfig
 from appliance.bureau.endpoints import EndpointError, EndpointTable
@@ -52,6 +52,9 @@ from appliance.devices.errors import BadDeviceAddress
 from appliance.devices.urls import DeviceUrl
 from appliance.protocol.commands import DEFAULT_PIN
 from appliance.taxpayer import is_valid_taxpayer_id
+
+if TYPE_CHECKING:
+    from appliance.health.config import FleetConfig
 
 DEFAULT_PATH = Path("/etc/qingka/qingka.toml")
 # A configuration file is a few KiB; the cap keeps a wrong path (a log, an image) from being read.
@@ -91,6 +94,7 @@ class DaemonConfig:
     calendar: FilingCalendar
     language: str = "zh"
     extra: dict[str, Any] = field(default_factory=dict)
+    fleet: FleetConfig | None = None  # the [fleet] table (appliance/health/config.py)
 
     @property
     def database_path(self) -> Path:
@@ -261,6 +265,9 @@ def load_config(path: Path) -> DaemonConfig:
     language = _get(data, "language", str, "", "zh")
     if language not in ("zh", "en"):
         raise ConfigError("language", "must be 'zh' or 'en'")
+    from appliance.health.config import parse_fleet  # noqa: PLC0415 - it imports this module
+
+    fleet = parse_fleet(data["fleet"], base) if "fleet" in data else None
     return DaemonConfig(
         path=path,
         data_dir=data_dir,
@@ -275,4 +282,5 @@ def load_config(path: Path) -> DaemonConfig:
         bureau=_bureau(_table(data, "bureau"), base),
         calendar=calendar,
         language=language,
+        fleet=fleet,
     )

@@ -13,7 +13,7 @@ import signal
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.api.errors import ApiError
 from appliance.api.schema import Arg, ArgSchema
@@ -32,6 +32,9 @@ from appliance.devices.usb_pipe import describe, find_devices
 from appliance.storage.backups import BackupStore
 from appliance.storage.database import Database
 from appliance.storage.errors import StorageError
+
+if TYPE_CHECKING:
+    from appliance.health.publisher import FleetPublisher
 
 _log = logging.getLogger("qingka.daemon")
 
@@ -77,6 +80,12 @@ class Daemon:
             discovered_pin=config.default_pin,
         )
         self._register()
+        # -- fleet (MQTT), only when [fleet] is configured: appliance/health/bridge.py --------
+        self.fleet: FleetPublisher | None = None
+        if config.fleet is not None:
+            from appliance.health.bridge import start_fleet  # noqa: PLC0415 - paho only then
+
+            self.fleet = start_fleet(self)
 
     def _bureau(self, identity: Identity) -> BureauAdapter:
         return BureauAdapter(self.config.bureau)
@@ -86,6 +95,8 @@ class Daemon:
         kind = str(fields.pop("event", "event"))
         _log.info(kind, extra={"fields": {"event": kind, **fields}})
         self.server.publish(kind, fields)
+        if self.fleet is not None:
+            self.fleet.event(event)
 
     # -- API commands --------------------------------------------------------------------------
 
@@ -160,7 +171,8 @@ class Daemon:
         return list(logs.recent.lines)[-int(args.get("lines") or RECENT_LINES) :]
 
     def _diagnostics(self, args: dict[str, Any]) -> dict[str, Any]:
-        return diagnostics.collect(self.config, self.started)
+        fleet = self.fleet.view() if self.fleet is not None else None
+        return diagnostics.collect(self.config, self.started, fleet)
 
     def _prune(self) -> None:
         """Apply the retention to the backups (never an unexported or recent one)."""
@@ -201,6 +213,8 @@ class Daemon:
             _log.info("stopping")
             await asyncio.to_thread(self.engine.stop, STOP_TIMEOUT_S)
             await self.server.close()
+            if self.fleet is not None:
+                await asyncio.to_thread(self.fleet.stop)
             self.db.close()
             _log.info("stopped")
 
