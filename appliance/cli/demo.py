@@ -25,9 +25,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--lang", choices=("zh", "en"), help="language (default: QINGKA_LANG or zh)"
     )
     parser.add_argument("--json", action="store_true", help="end with a JSON line of the outcome")
+    parser.add_argument(
+        "--fleet", action="store_true", help="a mosquitto and three boxes, then the fleet table"
+    )
+    parser.add_argument("--keep", action="store_true", help="with --fleet: leave them running")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo."""
+    if args.fleet:
+        from appliance.demo.fleet import run_fleet_demo  # noqa: PLC0415 - paho only here
+
+        return run_fleet_demo(args.lang or default_lang(), args.dir, args.keep)
     return run_demo(args.scenario, args.lang or default_lang(), args.dir, args.json)

@@ -93,7 +93,15 @@ def device_summary(row: dict[str, Any], last: LastJob | None) -> dict[str, Any] 
     error = row.get("error")
     if isinstance(error, dict) and error.get("code"):
         entry["err"] = error["code"]
-    return entry
+    return compact(entry)
+
+
+def compact(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop null values and false flags: readers take a missing key as null or false.
+
+    Every byte of health is sent 1,440 times a day over a metered link.
+    """
+    return {key: value for key, value in data.items() if value is not None and value is not False}
 
 
 def needs_attention(row: dict[str, Any], stage: str | None, days: int | None) -> bool:
@@ -127,26 +135,28 @@ def build_health(
             missing += 1
         else:
             devices[number] = entry
-    return {
-        "v": HEALTH_VERSION,
-        "box": box,
-        "site": site,
-        "at": now_iso(),
-        "sw": version,
-        "os": system.os_version,
-        "boot": system.boot_id,
-        "up": system.uptime_s,
-        "temp": system.cpu_temp_c,
-        "thr": system.throttled,
-        "disk_mb": system.disk_free_mb,
-        "mem_mb": system.mem_available_mb,
-        "policy": policy,
-        "outbox": {"n": counters.outbox_depth, "age_s": round(counters.outbox_oldest_s)},
-        "bureau_at": counters.bureau_at,
-        "reconnects": counters.reconnects,
-        "devs": devices,
-        "missing": missing,
-    }
+    return compact(
+        {
+            "v": HEALTH_VERSION,
+            "box": box,
+            "site": site,
+            "at": now_iso(),
+            "sw": version,
+            "os": system.os_version,
+            "boot": system.boot_id,
+            "up": system.uptime_s,
+            "temp": system.cpu_temp_c,
+            "thr": system.throttled,
+            "disk_mb": system.disk_free_mb,
+            "mem_mb": system.mem_available_mb,
+            "policy": policy,
+            "outbox": {"n": counters.outbox_depth, "age_s": round(counters.outbox_oldest_s)},
+            "bureau_at": counters.bureau_at,
+            "reconnects": counters.reconnects,
+            "devs": devices,
+            "missing": missing or None,
+        }
+    )
 
 
 # -- events -----------------------------------------------------------------------------------
