@@ -1,4 +1,4 @@
-"""``qingka fleet``: watch every box, send one a command, forget one.
+"""``qingka fleet``: watch every box, send one a command, forget one, run a collector.
 
 Every subcommand logs in to the fleet broker as a fleet user (``--broker``, ``--ca``, ``--user``,
 ``--password-file`` or ``--cert``/``--key``; the same settings can come from QINGKA_FLEET_*
@@ -50,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     watch = commands.add_parser("watch", help="a live table of every box, most urgent first")
     add_broker_arguments(watch)
+    watch.add_argument("--store", help="read a collector's store (sqlite:///… or postgresql://…)")
     watch.add_argument("--json", action="store_true", help="print JSON rows")
     watch.add_argument("--once", action="store_true", help="print once and exit")
     watch.add_argument("--seconds", type=float, help="stop after this many seconds")
@@ -69,6 +70,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     forget.add_argument("box", help="box id")
     forget.add_argument("--discovery-prefix", default="homeassistant")
     forget.set_defaults(handler=run_forget)
+
+    collect = commands.add_parser("collect", help="run a collector (store + Prometheus metrics)")
+    add_broker_arguments(collect)
+    collect.add_argument(
+        "--store", default="sqlite:///fleet.db", help="sqlite:///… or postgresql://…"
+    )
+    collect.add_argument("--group", default="qingka", help="shared subscription group")
+    collect.add_argument("--name", default="collector-1", help="this collector's client id")
+    collect.add_argument("--metrics-port", type=int, default=9464, help="Prometheus port (0: none)")
+    collect.add_argument("--metrics-host", default="127.0.0.1")
+    collect.set_defaults(handler=run_collect)
 
 
 def _access(args: argparse.Namespace) -> BrokerAccess:
@@ -102,6 +114,12 @@ def run_watch(args: argparse.Namespace) -> int:
 
     lang = default_lang()
     try:
+        if args.store:
+            from fleet.store import open_store  # noqa: PLC0415
+
+            with open_store(args.store) as store:
+                _show(store.rows(), args.json, lang)
+            return EXIT_OK
         client = _connected(args)
     except (FleetSideError, ValueError) as exc:
         print_error(str(exc))
@@ -227,3 +245,22 @@ def run_forget(args: argparse.Namespace) -> int:
         print(topic)
     print(f"{len(topics)} retained topics emptied", file=sys.stderr)
     return EXIT_OK
+
+
+def run_collect(args: argparse.Namespace) -> int:
+    """Run a collector until interrupted."""
+    from fleet.collector import run_collector  # noqa: PLC0415
+    from fleet.errors import FleetSideError  # noqa: PLC0415
+
+    try:
+        access = _access(args)
+        return run_collector(
+            access,
+            args.store,
+            group=args.group,
+            name=args.name,
+            metrics=(args.metrics_host, args.metrics_port) if args.metrics_port else None,
+        )
+    except (FleetSideError, ValueError) as exc:
+        print_error(str(exc))
+        return EXIT_USAGE

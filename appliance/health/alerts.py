@@ -41,9 +41,9 @@ def evaluate(
         if entry is None:
             continue
         number = str(row["device"]["device_no"])
-        days = entry["days"]
-        if entry["stage"] not in (None, "cleared") and days is not None and days <= ATTENTION_DAYS:
-            locked = bool(entry["locked"])
+        days, stage = entry.get("days"), entry.get("stage")
+        if stage not in (None, "cleared") and days is not None and days <= ATTENTION_DAYS:
+            locked = bool(entry.get("locked"))
             alerts[f"lock-soon-{number}"] = Alert(
                 f"lock-soon-{number}",
                 "critical" if locked else "warning",

@@ -423,7 +423,8 @@ class FleetPublisher:
             topic = topics.discovery(number)
             desired.add(topic)
             if full or number not in self._discovered:
-                payload = discovery.device_discovery(topics, number, entry["fam"], version, url)
+                family = str(entry.get("fam", ""))
+                payload = discovery.device_discovery(topics, number, family, version, url)
                 self._publish(topic, dumps(payload))
                 self._discovered.add(number)
 
