@@ -32,11 +32,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="YYYY-MM-DD[THH:MM]",
         help="run as of that day (Beijing time; a day alone means 10:00), e.g. a deadline day",
     )
+    parser.add_argument(
+        "--fleet", action="store_true", help="a mosquitto and three boxes, then the fleet table"
+    )
+    parser.add_argument("--keep", action="store_true", help="with --fleet: leave them running")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo."""
+    if args.fleet:
+        from appliance.demo.fleet import run_fleet_demo  # noqa: PLC0415 - paho only here
+
+        return run_fleet_demo(args.lang or default_lang(), args.dir, args.keep)
     today = None
     if args.today:
         try:

@@ -33,6 +33,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("demo", "appliance.cli.demo", "run a clearing on simulated device and bureau"),
     ("sim", "appliance.cli.sim", "run a device or bureau simulator"),
     ("kiosk", "appliance.cli.kiosk", "run the touchscreen app (一键清卡)"),
+    ("fleet", "appliance.cli.fleet", "watch the fleet of boxes, send them commands, collect"),
 )
 
 

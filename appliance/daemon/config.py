@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.bureau.config import BureauConfig
 from appliance.bureau.endpoints import EndpointError, EndpointTable
@@ -31,6 +31,9 @@ from appliance.devices.errors import BadDeviceAddress
 from appliance.devices.urls import DeviceUrl
 from appliance.protocol.commands import DEFAULT_PIN
 from appliance.taxpayer import is_valid_taxpayer_id
+
+if TYPE_CHECKING:
+    from appliance.health.config import FleetConfig
 
 DEFAULT_PATH = Path("/etc/qingka/qingka.toml")
 DEFAULT_DATA_DIR = "/var/lib/qingka"
@@ -59,6 +62,7 @@ KNOWN_KEYS: dict[str, frozenset[str] | None] = {
             "calendar",
             "backup",
             "kiosk",
+            "fleet",
         }
     ),
     "schedule": frozenset({"policy", "check_interval_minutes"}),
@@ -128,6 +132,7 @@ class DaemonConfig:
     export_dir: Path = Path("/media")
     retention_months: int = 24
     extensions: dict[str, Any] = field(default_factory=dict)
+    fleet: FleetConfig | None = None  # the [fleet] table (appliance/health/config.py)
 
     @property
     def database_path(self) -> Path:
@@ -394,6 +399,9 @@ def parse_config(data: dict[str, Any], path: Path) -> DaemonConfig:
     extensions = {
         name: parser(_get(data, name, dict, "", {}), base) for name, parser in EXTENSIONS.items()
     }
+    from appliance.health.config import parse_fleet  # noqa: PLC0415 - it imports this module
+
+    fleet = parse_fleet(data["fleet"], base) if "fleet" in data else None
     return DaemonConfig(
         path=path,
         data_dir=data_dir,
@@ -412,6 +420,7 @@ def parse_config(data: dict[str, Any], path: Path) -> DaemonConfig:
         export_dir=base / _get(backup, "export_dir", str, "backup.", "/media"),
         retention_months=int(_number(backup, "retention_months", "backup.", 24, 1, 1200)),
         extensions=extensions,
+        fleet=fleet,
     )
 
 

@@ -53,8 +53,10 @@ def reachable(url: str) -> dict[str, Any]:
     return {"url": url, "reachable": True, "ms": round((time.monotonic() - start) * 1000, 1)}
 
 
-def collect(config: DaemonConfig, started: float) -> dict[str, Any]:
-    """Return the diagnostics the technician screen shows."""
+def collect(
+    config: DaemonConfig, started: float, fleet: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the diagnostics the technician screen shows (``fleet``: the MQTT link's view)."""
     urls = sorted(set(config.bureau.endpoints.urls.values())) if config.bureau else []
     # One probe per distinct host: every province of the simulator shares one server.
     hosts: dict[str, str] = {}
@@ -70,6 +72,8 @@ def collect(config: DaemonConfig, started: float) -> dict[str, Any]:
         "uptime_s": round(time.monotonic() - started, 1),
         "daemon": {"ok": True, "policy": config.policy, "data_dir": str(config.data_dir)},
         "bureau": [reachable(url) for url in hosts.values()],
-        # The fleet broker (MQTT) comes with the health reporting; until then there is none.
-        "broker": None,
+        # The fleet link (MQTT): broker reachability and the last publish; None when [fleet] is
+        # not configured. "broker" is the same view under the name older screens read.
+        "fleet": fleet,
+        "broker": fleet,
     }

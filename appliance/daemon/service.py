@@ -12,7 +12,7 @@ import logging
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.api.errors import ApiError
 from appliance.api.schema import Arg, ArgSchema
@@ -29,6 +29,9 @@ from appliance.devices.errors import DeviceError
 from appliance.devices.ids import lookup
 from appliance.devices.usb_pipe import describe, find_devices
 from appliance.storage.errors import StorageError
+
+if TYPE_CHECKING:
+    from appliance.health.publisher import FleetPublisher
 
 _log = logging.getLogger("qingka.daemon")
 
@@ -54,6 +57,7 @@ class Daemon:
 
     def __init__(self, config: DaemonConfig) -> None:
         self.config = config
+        self.fleet: FleetPublisher | None = None
         config.bureau_config()  # a box that cannot reach the bureau does not start
         # Owning the box (its data directory) for as long as the daemon lives: no second
         # process clears, reads or verifies a PIN on its devices meanwhile.
@@ -69,6 +73,11 @@ class Daemon:
         self.notifier = Notifier.from_env()
         self.started = time.monotonic()
         self._register()
+        # -- fleet (MQTT), only when [fleet] is configured: appliance/health/bridge.py --------
+        if config.fleet is not None:
+            from appliance.health.bridge import start_fleet  # noqa: PLC0415 - paho only then
+
+            self.fleet = start_fleet(self)
 
     def _emit(self, event: dict[str, Any]) -> None:
         fields = dict(event)
@@ -78,6 +87,8 @@ class Daemon:
         # own "at" (when the attempt ended) is that same moment.
         fields.pop("at", None)
         self.server.publish(kind, fields)
+        if self.fleet is not None:
+            self.fleet.event(event)
 
     # -- API commands --------------------------------------------------------------------------
 
@@ -183,7 +194,8 @@ class Daemon:
         return list(logs.recent.lines)[-int(args.get("lines") or RECENT_LINES) :]
 
     def _diagnostics(self, args: dict[str, Any]) -> dict[str, Any]:
-        return diagnostics.collect(self.config, self.started)
+        fleet = self.fleet.view() if self.fleet is not None else None
+        return diagnostics.collect(self.config, self.started, fleet)
 
     def _prune(self) -> None:
         """Apply the retention to the backups (never an unexported or recent one)."""
@@ -224,6 +236,8 @@ class Daemon:
             _log.info("stopping")
             await asyncio.to_thread(self.engine.stop, STOP_TIMEOUT_S)
             await self.server.close()
+            if self.fleet is not None:
+                await asyncio.to_thread(self.fleet.stop)
             self.box.close()
             _log.info("stopped")
 

@@ -115,7 +115,7 @@ def test_each_bad_key_is_named(tmp_path: Path, change: tuple[str, str], key: str
 
 
 def test_missing_and_broken_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no configuration file at .*qingka config example"):
+    with pytest.raises(ConfigError, match=r"no configuration file at .*qingka config example"):
         load_config(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match="is a folder"):
         load_config(tmp_path)
