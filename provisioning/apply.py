@@ -22,16 +22,12 @@ from __future__ import annotations
 
 import json
 import logging
-import tomllib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.clock import clock
-from appliance.daemon.config import ConfigError, load_config
-from kiosk_ui.settings import SettingsError
-from kiosk_ui.settings import parse as parse_kiosk
 from provisioning import (
     bundle,
     enrollment,
@@ -55,7 +51,6 @@ from provisioning.errors import (
     BadTrustStore,
     BoxKeyProblem,
     Busy,
-    ConfigRefused,
     Expired,
     NotNewer,
     ProvisionError,
@@ -67,9 +62,10 @@ from provisioning.generations import ConfigStore
 from provisioning.manifest import MAX_MANIFEST_BYTES, Manifest
 from provisioning.manifest import parse as parse_manifest
 from provisioning.paths import Owners, Paths
-from provisioning.render import CONFIG_NAME, render
+from provisioning.render import render
 from provisioning.stick import ENROLL, MANIFEST, REPORTS, SIGNATURE, Limits, Stick
 from provisioning.updates import Installer, default_installer, install
+from provisioning.validate import check_generation
 
 _log = logging.getLogger("qingka.provision")
 
@@ -128,6 +124,22 @@ class Applier:
                 _log.exception("provisioning failed unexpectedly")
                 outcome = self._refusal(ProvisionError(type(exc).__name__), outcome)
             self._finish(stick, outcome, redactor, collect, started)
+        finally:
+            _log.removeHandler(collect)
+        return outcome
+
+    def unreadable(self, exc: ProvisionError) -> report.Outcome:
+        """Tell the kiosk and the fleet about a stick that could not even be mounted."""
+        collect = _Collect()
+        _log.addHandler(collect)
+        try:
+            outcome = self._refusal(exc, report.Outcome("failed", exc.code))
+            box = identity.load(self.paths.keys_dir) if self.paths.keys_dir.is_dir() else None
+            if box is not None:
+                outcome.box_id, outcome.key_id = box.box_id, box.key_id
+            self._finish(None, outcome, report.Redactor(), collect, clock().stamp())
+        except ProvisionError as problem:
+            _log.warning("telling about the unreadable stick: %s", problem)
         finally:
             _log.removeHandler(collect)
         return outcome
@@ -256,7 +268,7 @@ class Applier:
         except OSError as exc:
             raise ApplyFailed(f"building the configuration: {exc.strerror}") from None
         try:
-            self._validate(generation)
+            check_generation(generation)
             if new_trust is not None:
                 trust.save(self.paths.trust_dir, new_trust)
                 _log.info("trust store now at version %d", new_trust.version)
@@ -292,25 +304,11 @@ class Applier:
             if not outcome.update.installed:
                 outcome.warnings.append(f"update not installed: {outcome.update.detail}")
 
-    def _validate(self, generation: Path) -> None:
-        """Load the new generation as the daemon and the kiosk will; refuse it if they cannot."""
-        path = generation / CONFIG_NAME
-        try:
-            load_config(path)
-            with path.open("rb") as handle:
-                parse_kiosk(tomllib.load(handle), generation)
-        except ConfigError as exc:
-            raise ConfigRefused(f"{exc.key}: {exc.problem}") from None
-        except SettingsError as exc:
-            raise ConfigRefused(f"{exc.key}: {exc.problem}") from None
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigRefused(str(exc)[:200]) from None
-
     # -- telling people ------------------------------------------------------------------------
 
     def _finish(
         self,
-        stick: Stick,
+        stick: Stick | None,
         outcome: report.Outcome,
         redactor: report.Redactor,
         collect: _Collect,
@@ -324,7 +322,7 @@ class Applier:
         data, text = report.build(
             outcome, at, summary, lines, list(collect.lines), software, redactor
         )
-        written = self._write_stick(stick, outcome, data, text)
+        written = stick is not None and self._write_stick(stick, outcome, data, text)
         fields = {**redactor.data(outcome.summary()), "started_at": started, "report": written}
         outbox.write_status(self.paths.status_file, {"state": outcome.result, **fields})
         try:

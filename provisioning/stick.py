@@ -22,7 +22,7 @@ import errno
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,11 +241,11 @@ class Stick:
         if extra:
             raise FilesMismatch(f"{BUNDLE}/{extra[0]} is not in the manifest")
 
-    def copy_file(self, entry: FileEntry, dest: Path | None) -> bytes | None:
+    def copy_file(self, entry: FileEntry, dest: Path | None, keep: bool = False) -> bytes | None:
         """Read a listed file, checking size and SHA-256; write it to ``dest`` if given.
 
-        Returns the bytes when ``dest`` is ``None`` (small files only). The copy on the box is
-        what gets used afterwards, so a stick changed or pulled after this point cannot matter.
+        Returns the bytes when ``keep`` (small files only). The copy on the box is what gets
+        used afterwards, so a stick changed or pulled after this point cannot matter.
         """
         where = f"{BUNDLE}/{entry.path}"
         parts = tuple(entry.path.split("/"))
@@ -278,7 +278,7 @@ class Stick:
                             digest.update(chunk)
                             if out >= 0:
                                 self._write(out, chunk, dest)
-                            else:
+                            if keep:
                                 kept.append(chunk)
                     finally:
                         os.close(fd)
@@ -298,7 +298,7 @@ class Stick:
         finally:
             if out >= 0:
                 os.close(out)
-        return None if dest is not None else b"".join(kept)
+        return b"".join(kept) if keep else None
 
     @staticmethod
     def _write(fd: int, data: bytes, dest: Path | None) -> None:
@@ -315,6 +315,10 @@ class Stick:
         Folders are made as needed; a link on the way is refused, so a hostile stick cannot
         redirect the write into the box's own filesystem.
         """
+        return self.write_chunks(folder, name, [data])
+
+    def write_chunks(self, folder: tuple[str, ...], name: str, chunks: Iterable[bytes]) -> Path:
+        """Write ``QINGKA/<folder…>/<name>`` from ``chunks`` (a large file), as :meth:`write`."""
         temp = f".tmp-{name}-{os.getpid()}"
         with self._dir(folder, create=True) as fd:
             where = Path(FOLDER, *folder, name)
@@ -326,7 +330,8 @@ class Stick:
                 dir_fd=fd,
             )
             try:
-                fileops.write_all(out, data, where)
+                for chunk in chunks:
+                    fileops.write_all(out, chunk, where)
                 fileops.fsync(out, where)
             finally:
                 os.close(out)

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "appliance.cli.demo",
     "appliance.cli.sim",
     "appliance.cli.kiosk",
+    "appliance.cli.provision",
 )
 
 
