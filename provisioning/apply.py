@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -100,6 +101,8 @@ class Applier:
         """Apply the stick mounted at ``stick_root``; always returns what happened."""
         collect = _Collect()
         _log.addHandler(collect)
+        if _log.getEffectiveLevel() > logging.INFO:
+            _log.setLevel(logging.INFO)  # the report keeps the steps whatever the root level
         redactor = report.Redactor()
         started = clock().stamp()
         outbox.write_status(
@@ -235,12 +238,12 @@ class Applier:
         if config.box_id != box.box_id:
             raise BadContent(f"config.json is for {config.box_id}")
         outcome.site = config.site
-        secrets = None
+        opened = None
         if bundle.SECRETS in present:
             sealed = _read(staging / bundle.SECRETS, bundle.CAPS[bundle.SECRETS])
             aad = sealing.associated_data(box.box_id, manifest.serial, bundle.SECRETS)
-            secrets = bundle.parse_secrets(sealing.open_sealed(box.private, sealed, aad))
-            redactor.add(secrets.values())
+            opened = bundle.parse_secrets(sealing.open_sealed(box.private, sealed, aad))
+            redactor.add(opened.values())
         new_trust = None
         if bundle.TRUST in present:
             new_trust = trust.parse(_read(staging / bundle.TRUST, bundle.SMALL), TrustUpdateRefused)
@@ -251,7 +254,7 @@ class Applier:
             "replaces this file."
         )
         rendered = render(
-            config, secrets, staging, present, self.paths.data_dir, self.paths.api_socket, header
+            config, opened, staging, present, self.paths.data_dir, self.paths.api_socket, header
         )
         meta = {
             "serial": manifest.serial,
@@ -345,8 +348,9 @@ class Applier:
     def _write_stick(
         self, stick: Stick, outcome: report.Outcome, data: dict[str, object], text: str
     ) -> bool:
+        # The random tail keeps two reports of one second apart; names still sort by time.
         stamp = clock().now().strftime("%Y%m%dT%H%M%S")
-        name = f"{outcome.box_id or 'unknown'}-{stamp}"
+        name = f"{outcome.box_id or 'unknown'}-{stamp}-{secrets.token_hex(2)}"
         try:
             with self.stick_writable():
                 if outcome.enrollment is not None and outcome.box_id:

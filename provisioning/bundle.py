@@ -318,7 +318,7 @@ class Secrets:
         found = [
             *(pin for pin in self.device_pins if pin),
             self.default_pin,
-            self.fleet_username,
+            # The broker username is the box's name on the fleet, not a secret: not redacted.
             self.fleet_password,
             self.fleet_client_key,
             self.technician_pin_hash,
