@@ -187,7 +187,8 @@ class _Settings:
             pin = kiosk_table.pop(key, None)
             if pin:
                 try:
-                    hashes[key] = hash_pin(str(pin))
+                    salt = hashlib.sha256(f"qingka-pin\x00{box_id}\x00{key}".encode()).digest()
+                    hashes[key] = hash_pin(str(pin), salt[:16])
                 except ValueError as exc:
                     raise _fail(f"kiosk.{key}", str(exc)) from None
         calendar = _table(data, "calendar")

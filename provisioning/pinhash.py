@@ -23,11 +23,17 @@ _FORMAT = re.compile(r"scrypt\$(\d{1,2})\$(\d{1,2})\$(\d{1,2})\$([0-9a-f]{32})\$
 PIN = re.compile(r"\d{4,12}")
 
 
-def hash_pin(pin: str) -> str:
-    """Return the stored form of ``pin`` (4 to 12 digits)."""
+def hash_pin(pin: str, salt: bytes | None = None) -> str:
+    """Return the stored form of ``pin`` (4 to 12 digits), with a random salt unless given.
+
+    The office derives the salt from the box id and the PIN's role, so the same PIN gives the
+    same hash in the next bundle and the kiosk is not restarted for nothing.
+    """
     if not PIN.fullmatch(pin):
         raise ValueError("a PIN is 4 to 12 digits")
-    salt = os.urandom(16)
+    salt = salt if salt is not None else os.urandom(16)
+    if len(salt) != 16:
+        raise ValueError("the salt is 16 bytes")
     digest = hashlib.scrypt(pin.encode(), salt=salt, n=2**LOG2_N, r=R, p=P, dklen=32)
     return f"scrypt${LOG2_N}${R}${P}${salt.hex()}${digest.hex()}"
 

@@ -143,6 +143,7 @@ def write_settings(
     extra: str = "",
     policy: str = "button-only",
     calendar: dict[str, object] | None = None,
+    kiosk_language: str = "zh",
 ) -> Path:
     """Write an office settings file for ``box_id`` and the files it names; return its path."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -186,7 +187,7 @@ def write_settings(
         f'password = "{BROKER_PASSWORD}"',
         "",
         "[kiosk]",
-        'language = "zh"',
+        f'language = "{kiosk_language}"',
         f'technician_pin = "{TECHNICIAN_PIN}"',
         "",
         "[calendar]",
