@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -149,7 +151,6 @@ def write_settings(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "bureau-ca.pem").write_bytes(ca_pem)
     (folder / "broker-ca.pem").write_bytes(ca_pem)
-    import json
 
     (folder / "calendar-2027.json").write_text(json.dumps(calendar or CALENDAR_2027))
     (folder / "shop-wifi.nmconnection").write_text(
@@ -263,7 +264,6 @@ def snapshot(paths: Paths) -> dict[str, object]:
 
 def resign(stick: Path, office_: Office, change: Callable[[dict[str, object]], None]) -> None:
     """Change the manifest on ``stick`` and sign it again with the office key."""
-    import json
 
     path = stick / "QINGKA" / "manifest.json"
     data = json.loads(path.read_text())
@@ -274,7 +274,6 @@ def resign(stick: Path, office_: Office, change: Callable[[dict[str, object]], N
 
 def rehash(stick: Path, office_: Office) -> None:
     """Make the manifest match the bundle folder again (as a forger with the key would)."""
-    import hashlib
 
     def change(data: dict[str, object]) -> None:
         entries = []
@@ -290,7 +289,6 @@ def rehash(stick: Path, office_: Office) -> None:
 
 def reports(stick: Path) -> list[dict[str, object]]:
     """Return the JSON reports on the stick, oldest first."""
-    import json
 
     folder = stick / "QINGKA" / "reports"
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]

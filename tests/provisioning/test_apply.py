@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import stat
 import tomllib
@@ -11,11 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+import provisioning.apply as apply_module
 from appliance.clock import FixedClock, clock, set_clock
 from appliance.daemon.config import load_config
-from provisioning import office, report, signing, trust
-from provisioning.errors import ProvisionError
+from provisioning import office, report, signing, state, trust
+from provisioning.errors import NotNewer, ProvisionError
+from provisioning.identity import public_key_text
 from provisioning.pinhash import verify_pin
 from provisioning.render import render
 from tests.provisioning.conftest import (
@@ -30,8 +34,8 @@ from tests.provisioning.conftest import (
     Office,
     rehash,
     reports,
-    resign,
     snapshot,
+    write_settings,
 )
 
 
@@ -161,7 +165,7 @@ def test_refusals_leave_the_configuration_whole(
     elif tamper == "missing":
         (folder / "bundle" / "calendar.json").unlink()
     elif tamper == "foreign-key":
-        other, _ = office.keygen(tmp_path / "rogue", "rogue")
+        office.keygen(tmp_path / "rogue", "rogue")
         office.sign_stick(stick, tmp_path / "rogue" / "rogue.key")
     elif tamper == "garbage-sig":
         (folder / "manifest.sig").write_bytes(os.urandom(300))
@@ -210,7 +214,6 @@ def test_replayed_older_bundle_is_refused_even_without_the_state_file(
 def test_bundle_for_another_box_is_refused_and_the_box_enrolls(
     box: Box, the_office: Office, ca_pem: bytes, tmp_path: Path, first: dict[str, object]
 ) -> None:
-    from tests.provisioning.conftest import write_settings
 
     other_public = box.identity().public_text
     settings = write_settings(tmp_path / "other", "qk-00000000beef", other_public, ca_pem)
@@ -228,10 +231,6 @@ def test_bundle_for_another_box_is_refused_and_the_box_enrolls(
 def test_secrets_sealed_to_another_key_are_refused_with_an_enrollment(
     box: Box, the_office: Office, ca_pem: bytes, tmp_path: Path, first: dict[str, object]
 ) -> None:
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
-    from provisioning.identity import public_key_text
-    from tests.provisioning.conftest import write_settings
 
     wrong = public_key_text(X25519PrivateKey.generate().public_key())
     settings = write_settings(tmp_path / "s", box.identity().box_id, wrong, ca_pem, serial=200)
@@ -262,7 +261,7 @@ def test_revoked_key_is_refused(
     box: Box, make_stick: MakeStick, the_office: Office, first: dict[str, object]
 ) -> None:
     # A newer image ships a store that revokes the office key and trusts a new one.
-    new_kid, _ = office.keygen(the_office.dir, "office-2027")
+    office.keygen(the_office.dir, "office-2027")
     office.revoke(the_office.trust, the_office.key_id)
     (box.paths.image_trust_dir / "trust.json").write_bytes(the_office.trust.read_bytes())
     outcome = box.applier().apply(make_stick(serial=200))
@@ -329,7 +328,6 @@ def test_rotation_rules(
 def test_a_config_the_daemon_cannot_load_changes_nothing(
     box: Box, make_stick: MakeStick, first: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import provisioning.apply as apply_module
 
     def broken(*args: object, **kwargs: object) -> object:
         rendered = render(*args, **kwargs)  # type: ignore[arg-type]
@@ -382,7 +380,6 @@ def test_no_secret_leaves_the_box(
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import logging
 
     caplog.set_level(logging.DEBUG)
     stick = make_stick(serial=100)
@@ -424,7 +421,6 @@ def test_kiosk_status_and_fleet_event(box: Box, make_stick: MakeStick) -> None:
 
 
 def test_one_apply_at_a_time(box: Box, make_stick: MakeStick) -> None:
-    from provisioning import state
 
     stick = make_stick(serial=100)
     with state.exclusive(box.paths.state_dir):
@@ -434,7 +430,6 @@ def test_one_apply_at_a_time(box: Box, make_stick: MakeStick) -> None:
 
 
 def test_error_words_are_plain_chinese_first() -> None:
-    from provisioning.errors import NotNewer
 
     text = str(NotNewer("serial 5, this box is at 7"))
     assert text.startswith("配置包不比本机当前配置新") and text.endswith("[P-210]")
