@@ -97,6 +97,7 @@ class ConfigStore:
             for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
                 fileops.fsync_dir(folder)
             fileops.rename(temp, final)
+            temp = final  # from here a failure must remove the generation under its own name
             fileops.fsync_dir(self.dir)
         except BaseException:
             fileops.remove_tree(temp)
