@@ -85,9 +85,10 @@ def test_an_io_error_at_every_file_step_leaves_old_or_new_whole(
             # Nothing left behind blocks the next try with the same stick.
             assert run.applier().apply(stick).result == "applied", hook.failed
         shutil.rmtree(run.root)
-    assert results.get("applied", 0) > 0 and results.get("failed", 0) + results.get(
-        "refused", 0
-    ) > total // 2, results
+    assert (
+        results.get("applied", 0) > 0
+        and results.get("failed", 0) + results.get("refused", 0) > total // 2
+    ), results
 
 
 @pytest.mark.skipif(not Path("/dev/fuse").exists(), reason="needs /dev/fuse")
