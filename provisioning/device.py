@@ -69,7 +69,7 @@ def mount_options(kind: str) -> str:
 @contextmanager
 def mounted(device: Path, base: Path) -> Iterator[Path]:
     """Mount ``device`` read-only under ``base``; unmount whatever happens."""
-    if not _DEVICE.fullmatch(str(device)):
+    if not _DEVICE.fullmatch(str(device)) or ".." in device.parts:
         raise MountFailed(f"{str(device)[:80]!r} is not a device path")
     kind = filesystem(device)
     target = base / device.name
