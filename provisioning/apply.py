@@ -62,7 +62,7 @@ from provisioning.errors import (
 from provisioning.generations import ConfigStore
 from provisioning.manifest import MAX_MANIFEST_BYTES, Manifest
 from provisioning.manifest import parse as parse_manifest
-from provisioning.paths import Owners, Paths
+from provisioning.paths import Owners, Paths, api_group
 from provisioning.render import render
 from provisioning.stick import ENROLL, MANIFEST, REPORTS, SIGNATURE, Limits, Stick
 from provisioning.updates import Installer, default_installer, install
@@ -254,7 +254,14 @@ class Applier:
             "replaces this file."
         )
         rendered = render(
-            config, opened, staging, present, self.paths.data_dir, self.paths.api_socket, header
+            config,
+            opened,
+            staging,
+            present,
+            self.paths.data_dir,
+            self.paths.api_socket,
+            header,
+            api_group(),
         )
         meta = {
             "serial": manifest.serial,
@@ -298,7 +305,10 @@ class Applier:
         changed = services.changed(
             old_inputs if isinstance(old_inputs, dict) else {}, rendered.inputs
         )
+        # try-restart leaves a stopped daemon stopped: only a running one is worth waiting for.
+        running = "daemon" in changed and health.wait_for_daemon(self.paths.api_socket, 0)
         for done in services.restart(changed, self.runner):
+            outcome.daemon_restarted |= running and done.service == "daemon" and done.ok
             outcome.restarted.append(done.to_json())
             _log.info("restart %s: %s", done.service, "ok" if done.ok else f"code {done.code}")
         if bundle.UPDATE in present:
@@ -318,7 +328,7 @@ class Applier:
         started: str,
     ) -> None:
         """Write the report (and enrollment request) to the stick, the kiosk status, the event."""
-        wait = self.health_wait_s if outcome.restarted else min(self.health_wait_s, 1.0)
+        wait = self.health_wait_s if outcome.daemon_restarted else 0.0
         summary, lines = health.collect(self.paths.api_socket, self.runner, wait)
         software = report.versions(self.paths.os_release)
         at = clock().stamp()

@@ -285,7 +285,7 @@ def parse_config(raw: bytes) -> BundleConfig:
     return BundleConfig(
         box_id=box.text("id", 15, BOX_ID),
         site=box.text("site", 64, SITE),
-        name=box.text("name", 80, _PRINTABLE) if box.has("name") else "",
+        name=box.text("name", 80, _PRINTABLE, empty=True) if box.has("name") else "",
         language=language,
         time_zone=time_zone,
         ntp_servers=tuple(fields.texts("ntp_servers", 8, 253, HOST)),

@@ -17,6 +17,7 @@ On the box (paths contract)::
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 from dataclasses import dataclass, replace
@@ -124,3 +125,12 @@ class Owners:
         if owner == "root-group":
             return (0, self.daemon[1])
         return (0, 0)
+
+
+def api_group(name: str = DAEMON_USER) -> str | None:
+    """Return the group for the API socket if this machine has it (a training box may not)."""
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return None
+    return name

@@ -110,6 +110,7 @@ def render(
     data_dir: Path,
     api_socket: Path,
     header: str,
+    api_group: str | None = "qingka",
 ) -> Rendered:
     """Return the generation's files; :class:`BadContent` if the parts do not fit together."""
     out = Rendered()
@@ -124,7 +125,7 @@ def render(
             "policy": config.policy,
             "check_interval_minutes": config.check_interval_minutes,
         },
-        "api": {"socket": str(api_socket), "mode": "0660", "group": "qingka"},
+        "api": {"socket": str(api_socket), "mode": "0660", "group": api_group},
         "usb": {"auto_discover": True},
     }
     if config.default_pin:

@@ -96,6 +96,7 @@ class Outcome:
     update: UpdateResult | None = None
     warnings: list[str] = field(default_factory=list)
     enrollment: bytes | None = None  # an enrollment request to write to the stick
+    daemon_restarted: bool = False  # it ran and was restarted: the report waits for it
 
     @property
     def ok(self) -> bool:
