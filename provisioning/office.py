@@ -279,7 +279,7 @@ def make(settings_path: Path, stick_root: Path) -> Made:
         sealing.associated_data(config.box_id, serial, bundle.SECRETS),
     )
     inline = {bundle.CONFIG: config_bytes}
-    if secrets.values():
+    if secrets != Secrets():
         inline[bundle.SECRETS] = sealed
     _rehearse(checked, secrets, inline, settings.files)
 

@@ -248,3 +248,60 @@ def test_pin_hashes() -> None:
 def test_toml_writer_round_trips_any_string(document: dict[str, Any]) -> None:
     table = {"section": dict(document)}
     assert tomllib.loads(tomlwrite.dumps({**document, **table})) == {**document, **table}
+
+
+def good_config() -> bundle.BundleConfig:
+    return bundle.BundleConfig(
+        box_id="qk-0123456789ab",
+        site="wuhan-01",
+        name="店",
+        language="zh",
+        time_zone="Asia/Shanghai",
+        ntp_servers=("ntp.example.cn",),
+        policy="auto",
+        check_interval_minutes=15,
+        devices=(bundle.Device("usb://1432:07d0", "91420100MA00000038", True),),
+        default_pin=False,
+        bureau=bundle.Bureau("https://bureau.example.cn", "04" + "ab" * 64, {}),
+        fleet=bundle.Fleet("mqtts://fleet.example.cn:8883", 60, True),
+        kiosk={"language": "en"},
+        network=("wifi.nmconnection",),
+    )
+
+
+def test_bundle_config_round_trip() -> None:
+    assert bundle.parse_config(good_config().to_bytes()) == good_config()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.sampled_from(
+        [
+            ("box", "id"),
+            ("box", "site"),
+            ("time_zone",),
+            ("ntp_servers",),
+            ("schedule", "policy"),
+            ("schedule", "check_interval_minutes"),
+            ("devices",),
+            ("bureau", "base_url"),
+            ("bureau", "public_key"),
+            ("bureau", "connect_timeout"),
+            ("fleet", "broker"),
+            ("kiosk", "usb_dir"),
+            ("kiosk", "idle_blank_minutes"),
+            ("network",),
+        ]
+    ),
+    value=JSON | st.text(alphabet="/.:?&=\\\x00 abc汉0", max_size=30),
+)
+def test_fuzz_bundle_config_fields(path: tuple[str, ...], value: Any) -> None:
+    data = json.loads(good_config().to_bytes())
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    try:
+        bundle.parse_config(json.dumps(data).encode())
+    except BadContent:
+        pass
