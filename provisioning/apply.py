@@ -105,28 +105,24 @@ class Applier:
             _log.setLevel(logging.INFO)  # the report keeps the steps whatever the root level
         redactor = report.Redactor()
         started = clock().stamp()
-        outbox.write_status(
-            self.paths.status_file,
-            {
-                "state": outbox.WORKING,
-                "code": None,
-                "message_zh": "正在配置…请不要拔出U盘",
-                "message_en": "Configuring… do not remove the USB stick",
-                "started_at": started,
-            },
-        )
         stick = Stick(stick_root, Limits(cap=bundle.cap))
         outcome = report.Outcome("failed", ProvisionError.code)
+        busy = False
         try:
             try:
                 with state.exclusive(self.paths.state_dir):
+                    outbox.write_status(self.paths.status_file, _working(started))
                     self._apply(stick, redactor, outcome)
+            except Busy as exc:
+                # The kiosk keeps showing the apply that holds the lock, not this refusal.
+                busy = True
+                outcome = self._refusal(exc, outcome)
             except ProvisionError as exc:
                 outcome = self._refusal(exc, outcome)
             except Exception as exc:  # noqa: BLE001 - a bug must still end in a report
                 _log.exception("provisioning failed unexpectedly")
                 outcome = self._refusal(ProvisionError(type(exc).__name__), outcome)
-            self._finish(stick, outcome, redactor, collect, started)
+            self._finish(stick, outcome, redactor, collect, started, kiosk=not busy)
         finally:
             _log.removeHandler(collect)
         return outcome
@@ -326,6 +322,7 @@ class Applier:
         redactor: report.Redactor,
         collect: _Collect,
         started: str,
+        kiosk: bool = True,
     ) -> None:
         """Write the report (and enrollment request) to the stick, the kiosk status, the event."""
         wait = self.health_wait_s if outcome.daemon_restarted else 0.0
@@ -337,7 +334,8 @@ class Applier:
         )
         written = stick is not None and self._write_stick(stick, outcome, data, text)
         fields = {**redactor.data(outcome.summary()), "started_at": started, "report": written}
-        outbox.write_status(self.paths.status_file, {"state": outcome.result, **fields})
+        if kiosk:
+            outbox.write_status(self.paths.status_file, {"state": outcome.result, **fields})
         try:
             outbox.spool_event(
                 self.paths.events_dir,
@@ -373,6 +371,16 @@ class Applier:
             _log.warning("report not written to the stick: %s", exc)
             return False
         return True
+
+
+def _working(started: str) -> dict[str, object]:
+    return {
+        "state": outbox.WORKING,
+        "code": None,
+        "message_zh": "正在配置…请不要拔出U盘",
+        "message_en": "Configuring… do not remove the USB stick",
+        "started_at": started,
+    }
 
 
 def _read(path: Path, cap: int) -> bytes:

@@ -427,6 +427,8 @@ def test_one_apply_at_a_time(box: Box, make_stick: MakeStick) -> None:
         outcome = box.applier().apply(stick)
     assert (outcome.result, outcome.code) == ("failed", "P-402")
     assert box.current() is None
+    assert not box.paths.status_file.exists()  # the kiosk still shows the apply holding the lock
+    assert reports(stick)[-1]["code"] == "P-402"
 
 
 def test_error_words_are_plain_chinese_first() -> None:
