@@ -66,7 +66,7 @@ from provisioning.paths import Owners, Paths, api_group
 from provisioning.render import render
 from provisioning.stick import ENROLL, MANIFEST, REPORTS, SIGNATURE, Limits, Stick
 from provisioning.updates import Installer, default_installer, install
-from provisioning.validate import check_generation
+from provisioning.validate import check_generation, daemon_knows
 
 _log = logging.getLogger("qingka.provision")
 
@@ -258,7 +258,12 @@ class Applier:
             self.paths.api_socket,
             header,
             api_group(),
+            daemon_knows("fleet"),
         )
+        if rendered.fleet_deferred:
+            outcome.warnings.append(
+                "this daemon has no [fleet] table yet: fleet settings kept in fleet/settings.toml"
+            )
         meta = {
             "serial": manifest.serial,
             "created": manifest.created.isoformat(timespec="seconds"),

@@ -28,10 +28,11 @@ from provisioning.generations import ConfigStore
 from provisioning.identity import public_from_text
 from provisioning.manifest import MAX_MANIFEST_BYTES, FileEntry, Manifest
 from provisioning.manifest import parse as parse_manifest
+from provisioning.paths import api_group
 from provisioning.pinhash import hash_pin
 from provisioning.render import render
 from provisioning.stick import BUNDLE, MANIFEST, SIGNATURE, Stick
-from provisioning.validate import check_generation
+from provisioning.validate import check_generation, daemon_knows
 
 MAX_SETTINGS_BYTES = 256 * 1024
 DEFAULT_VALID_DAYS = 30
@@ -330,6 +331,8 @@ def _rehearse(
                 Path(temp) / "data",
                 Path(temp) / "api.sock",
                 "rehearsal",
+                api_group(),
+                daemon_knows("fleet"),
             )
             generation = ConfigStore(Path(temp) / "config").build(rendered.files, {})
             check_generation(generation)

@@ -12,6 +12,7 @@ the ``current`` link switches all of it at once::
     broker-client.pem        0644               the box's broker client certificate
     fleet/credentials.json   0600 qingka        broker username/password
     fleet/client.key         0600 qingka        broker client key
+    fleet/settings.toml      0644               [fleet], when the daemon has no such table yet
     network/*.nmconnection   0600 root          NetworkManager keyfiles (root-only, or NM
                                                 ignores them)
     timesyncd.conf           0644               NTP servers for systemd-timesyncd
@@ -61,6 +62,7 @@ class Rendered:
 
     files: list[GenFile] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
+    fleet_deferred: bool = False  # fleet settings kept in fleet/settings.toml, not qingka.toml
 
     def add(self, name: str, data: bytes, mode: int, owner: str, *feeds: str) -> None:
         """Add a file."""
@@ -111,6 +113,7 @@ def render(
     api_socket: Path,
     header: str,
     api_group: str | None = "qingka",
+    fleet_table: bool = True,
 ) -> Rendered:
     """Return the generation's files; :class:`BadContent` if the parts do not fit together."""
     out = Rendered()
@@ -120,7 +123,6 @@ def render(
         "data_dir": str(data_dir),
         "language": config.language,
         "time_zone": config.time_zone,
-        "box": {"id": config.box_id, "site": config.site, "name": config.name or None},
         "schedule": {
             "policy": config.policy,
             "check_interval_minutes": config.check_interval_minutes,
@@ -198,7 +200,19 @@ def render(
                 "daemon",
             )
             fleet["client_cert_file"] = bundle.BROKER_CLIENT
-        document["fleet"] = fleet
+        if fleet_table:
+            document["fleet"] = fleet
+        else:
+            # This daemon has no [fleet] table yet and would refuse the whole file with one:
+            # the settings wait beside it for the fleet reporting to be installed.
+            out.add(
+                "fleet/settings.toml",
+                tomlwrite.dumps({"fleet": fleet}).encode(),
+                0o644,
+                "root",
+                "daemon",
+            )
+            out.fleet_deferred = True
 
     kiosk: dict[str, Any] = dict(config.kiosk)
     for key, stored in (
