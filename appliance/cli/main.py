@@ -34,6 +34,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("sim", "appliance.cli.sim", "run a device or bureau simulator"),
     ("kiosk", "appliance.cli.kiosk", "run the touchscreen app (一键清卡)"),
     ("fleet", "appliance.cli.fleet", "watch the fleet of boxes, send them commands, collect"),
+    ("provision", "appliance.cli.provision", "make, sign, check and apply provisioning sticks"),
 )
 
 

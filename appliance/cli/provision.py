@@ -1,0 +1,316 @@
+"""``qingka provision …``: field provisioning with a signed USB stick (office and box side).
+
+Office: ``keygen DIR``, ``revoke TRUST KEY_ID``, ``enroll-read STICK``, ``make --config FILE
+--out STICK``, ``sign --key KEY STICK``, ``verify STICK``, ``inspect STICK``.
+Box: ``apply STICK``, ``from-device /dev/sdXN`` (what qingka-provision@.service runs),
+``identity``. Exit codes: 0 done (applied, enrollment written, verified), 1 refused or failed,
+2 bad arguments. The provisioning package is imported inside the handlers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from appliance.cli.output import EXIT_FAILED, EXIT_OK, default_lang, print_error, print_json
+
+if TYPE_CHECKING:
+    from provisioning.paths import Paths
+    from provisioning.report import Outcome
+    from provisioning.trust import TrustStore
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``provision`` with its actions."""
+    parser = subparsers.add_parser(
+        "provision", help="make, sign, check and apply signed USB-stick bundles"
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    box = argparse.ArgumentParser(add_help=False)
+    box.add_argument(
+        "--root", type=Path, help="put every box path below this folder (tests, training)"
+    )
+    box.add_argument("--api-socket", type=Path, help="the daemon's API socket")
+    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag.add_argument("--json", action="store_true", help="print JSON for machines")
+    trust_flag = argparse.ArgumentParser(add_help=False)
+    trust_flag.add_argument(
+        "--trust", type=Path, help="trust store file (default: this machine's, if any)"
+    )
+
+    keygen = actions.add_parser("keygen", help="make an office signing key in DIR")
+    keygen.add_argument("dir", type=Path, metavar="DIR")
+    keygen.add_argument("--name", default="office", help="key name (file DIR/NAME.key)")
+    keygen.set_defaults(handler=run_keygen)
+
+    revoke = actions.add_parser("revoke", help="revoke a signing key in a trust store file")
+    revoke.add_argument("trust_file", type=Path, metavar="TRUST")
+    revoke.add_argument("key_id", metavar="KEY_ID")
+    revoke.set_defaults(handler=run_revoke)
+
+    enroll = actions.add_parser(
+        "enroll-read", parents=[json_flag], help="list the enrollment requests on a stick"
+    )
+    enroll.add_argument("stick", type=Path, metavar="STICK")
+    enroll.set_defaults(handler=run_enroll_read)
+
+    make = actions.add_parser("make", help="write a bundle for one box onto a stick (unsigned)")
+    make.add_argument("--config", type=Path, required=True, metavar="FILE")
+    make.add_argument("--out", type=Path, required=True, metavar="STICK")
+    make.set_defaults(handler=run_make)
+
+    sign = actions.add_parser("sign", help="sign the bundle on a stick")
+    sign.add_argument("--key", type=Path, required=True, metavar="KEY")
+    sign.add_argument("stick", type=Path, metavar="STICK")
+    sign.set_defaults(handler=run_sign)
+
+    verify = actions.add_parser(
+        "verify", parents=[json_flag, trust_flag, box], help="check a stick as a box would"
+    )
+    verify.add_argument("stick", type=Path, metavar="STICK")
+    verify.add_argument("--box", metavar="BOX_ID", help="also check the bundle is for this box")
+    verify.set_defaults(handler=run_verify)
+
+    inspect = actions.add_parser(
+        "inspect", parents=[json_flag, trust_flag, box], help="show what a stick holds"
+    )
+    inspect.add_argument("stick", type=Path, metavar="STICK")
+    inspect.set_defaults(handler=run_inspect)
+
+    apply = actions.add_parser("apply", parents=[json_flag, box], help="apply a stick to this box")
+    apply.add_argument("stick", type=Path, metavar="STICK", help="the stick's mount point")
+    apply.set_defaults(handler=run_apply)
+
+    device = actions.add_parser(
+        "from-device",
+        parents=[json_flag, box],
+        help="mount a stick read-only, apply it, report, unmount (the udev-started unit)",
+    )
+    device.add_argument("device", type=Path, metavar="DEVICE", help="e.g. /dev/sda1")
+    device.set_defaults(handler=run_from_device)
+
+    ident = actions.add_parser(
+        "identity", parents=[json_flag, box], help="show this box's id and key fingerprint"
+    )
+    ident.set_defaults(handler=run_identity)
+
+
+def _paths(args: argparse.Namespace) -> Paths:
+    from provisioning.paths import Paths  # noqa: PLC0415
+
+    return Paths.from_env(getattr(args, "root", None), getattr(args, "api_socket", None))
+
+
+def _fail(exc: Exception) -> int:
+    print_error(str(exc))
+    return EXIT_FAILED
+
+
+def _trust(args: argparse.Namespace) -> TrustStore | None:
+    from provisioning import trust  # noqa: PLC0415
+    from provisioning.errors import BadTrustStore  # noqa: PLC0415
+
+    if args.trust is not None:
+        store = trust.read_file(args.trust)
+        if store is None:
+            raise BadTrustStore(f"{args.trust} does not exist")
+        return store
+    paths = _paths(args)
+    if not (paths.image_trust_dir / trust.TRUST_FILE).exists():
+        return None
+    return trust.effective(paths.image_trust_dir, paths.trust_dir)
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    """Make a signing key and add it to DIR/trust.json."""
+    from provisioning.errors import ProvisionError  # noqa: PLC0415
+    from provisioning.office import keygen  # noqa: PLC0415
+
+    try:
+        kid, path = keygen(args.dir, args.name)
+    except (ProvisionError, OSError) as exc:
+        return _fail(exc)
+    print(f"签名密钥 / signing key: {path} (id {kid}); 只有本人可读 / readable by you only")
+    print(f"信任列表 / trust store: {args.dir / 'trust.json'} (放入系统镜像 / put it in the image)")
+    return EXIT_OK
+
+
+def run_revoke(args: argparse.Namespace) -> int:
+    """Revoke a key in a trust store file."""
+    from provisioning.errors import ProvisionError  # noqa: PLC0415
+    from provisioning.office import revoke  # noqa: PLC0415
+
+    try:
+        store = revoke(args.trust_file, args.key_id)
+    except (ProvisionError, OSError) as exc:
+        return _fail(exc)
+    print(f"已吊销 / revoked {args.key_id}; 信任列表版本 / trust store version {store.version}")
+    return EXIT_OK
+
+
+def run_enroll_read(args: argparse.Namespace) -> int:
+    """Print the enrollment requests on a stick."""
+    from provisioning.errors import ProvisionError  # noqa: PLC0415
+    from provisioning.inspection import enrollments  # noqa: PLC0415
+
+    problems: list[str] = []
+    try:
+        found = enrollments(args.stick, lambda exc: problems.append(str(exc)))
+    except ProvisionError as exc:
+        return _fail(exc)
+    if args.json:
+        print_json({"enrollments": found, "problems": problems})
+    else:
+        if not found:
+            print("U盘上没有登记请求 / no enrollment request on the stick")
+        for item in found:
+            print(
+                f"{item['box_id']}  指纹 / fingerprint {item['key_id']}  {item['created']}"
+                f"  (qingka {item['version']}, serial {item['applied_serial']})"
+            )
+            print(f"    {args.stick / 'QINGKA' / item['file']}")
+        for text in problems:
+            print_error(text)
+    return EXIT_OK if found or not problems else EXIT_FAILED
+
+
+def run_make(args: argparse.Namespace) -> int:
+    """Write an unsigned bundle onto the stick."""
+    from provisioning.errors import ProvisionError  # noqa: PLC0415
+    from provisioning.office import make  # noqa: PLC0415
+
+    try:
+        made = make(args.config, args.out)
+    except (ProvisionError, OSError) as exc:
+        return _fail(exc)
+    manifest = made.manifest
+    print(
+        f"已写入配置包 / bundle written: serial {manifest.serial} for {manifest.targets[0]}, "
+        f"{len(manifest.files)} files, valid until {manifest.expires:%Y-%m-%d %H:%M}"
+    )
+    print("下一步 / next: qingka provision sign --key KEY " + str(args.out))
+    return EXIT_OK
+
+
+def run_sign(args: argparse.Namespace) -> int:
+    """Sign the manifest on the stick."""
+    from provisioning.errors import ProvisionError  # noqa: PLC0415
+    from provisioning.office import sign_stick  # noqa: PLC0415
+
+    try:
+        signature = sign_stick(args.stick, args.key)
+    except (ProvisionError, OSError) as exc:
+        return _fail(exc)
+    print(f"已签名 / signed with key {signature.key_id}")
+    return EXIT_OK
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Check the stick the way a box does (without a box key)."""
+    from provisioning.errors import BadTrustStore, ProvisionError  # noqa: PLC0415
+    from provisioning.inspection import verify  # noqa: PLC0415
+
+    try:
+        store = _trust(args)
+        if store is None:
+            raise BadTrustStore("no trust store here: give --trust FILE")
+        result = verify(args.stick, store, args.box)
+    except ProvisionError as exc:
+        if args.json:
+            print_json({"ok": False, "code": exc.code, "message": str(exc)})
+        return _fail(exc)
+    if args.json:
+        print_json(result)
+    else:
+        print(
+            f"验证通过 / verified: serial {result['serial']}, signed by {result['signed_by']}, "
+            f"for {result['targets']}, valid until {result['expires']}"
+        )
+    return EXIT_OK
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    """Show what the stick holds; never a secret."""
+    from provisioning.errors import ProvisionError  # noqa: PLC0415
+    from provisioning.inspection import inspect  # noqa: PLC0415
+
+    try:
+        data = inspect(args.stick, _trust(args))
+    except ProvisionError as exc:
+        return _fail(exc)
+    if args.json:
+        print_json(data)
+    else:
+        _print_tree(data, 0)
+    return EXIT_FAILED if data["problems"] else EXIT_OK
+
+
+def _print_tree(data: Any, depth: int) -> None:
+    pad = "  " * depth
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, dict | list) and value:
+                print(f"{pad}{key}:")
+                _print_tree(value, depth + 1)
+            else:
+                print(f"{pad}{key}: {value}")
+    elif isinstance(data, list):
+        for item in data:
+            if isinstance(item, dict | list):
+                print(f"{pad}-")
+                _print_tree(item, depth + 1)
+            else:
+                print(f"{pad}- {item}")
+
+
+def _applier(args: argparse.Namespace) -> Any:
+    from provisioning.apply import Applier  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    return Applier(_paths(args))
+
+
+def _show(args: argparse.Namespace, outcome: Outcome) -> int:
+    what, action = outcome.words(default_lang())
+    if args.json:
+        print_json(outcome.summary())
+    else:
+        print(f"{what} [{outcome.code}]")
+        print(action)
+        if outcome.box_id:
+            print(f"盒子 / box {outcome.box_id}, 指纹 / fingerprint {outcome.key_id}")
+    return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    """Apply the stick mounted at STICK."""
+    return _show(args, _applier(args).apply(args.stick))
+
+
+def run_from_device(args: argparse.Namespace) -> int:
+    """Mount DEVICE read-only, apply, report, unmount."""
+    from provisioning.device import from_device  # noqa: PLC0415
+
+    return _show(args, from_device(args.device, _applier(args)))
+
+
+def run_identity(args: argparse.Namespace) -> int:
+    """Show the box id and key fingerprint (made now if the box has none yet)."""
+    from provisioning import identity  # noqa: PLC0415
+    from provisioning.errors import ProvisionError  # noqa: PLC0415
+
+    try:
+        box = identity.load_or_create(_paths(args).keys_dir)
+    except ProvisionError as exc:
+        return _fail(exc)
+    data = {"box_id": box.box_id, "key_id": box.key_id, "public_key": box.public_text}
+    if args.json:
+        print_json(data)
+    else:
+        print(f"盒子 / box {box.box_id}")
+        print(f"指纹 / fingerprint {box.key_id}")
+        print(f"公钥 / key {box.public_text}")
+    return EXIT_OK
