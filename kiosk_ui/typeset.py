@@ -51,9 +51,10 @@ def _atoms(paragraph: str) -> list[tuple[bool, str]]:
         if piece.isspace():
             spaced = True
             continue
-        if piece in CLOSING and atoms and not spaced and not opening:
+        if piece in CLOSING and atoms and not opening:
             space, text = atoms[-1]
-            atoms[-1] = (space, text + piece)
+            atoms[-1] = (space, text + (" " if spaced else "") + piece)
+            spaced = False
             continue
         if piece in OPENING:
             if not opening:

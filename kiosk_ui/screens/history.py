@@ -128,4 +128,5 @@ class HistoryScreen(KioskScreen):
         for line, row in zip(reversed(table.children), rows, strict=True):
             line.period, line.kind, line.outcome = row.period, row.kind, row.outcome
             line.when, line.lock = row.when, row.lock
-        show_only(self.ids.body, [self.ids.head, self.ids.scroller] if rows else [self.ids.note])
+        ids = self.ids
+        show_only(ids.body, [ids.head, ids.scroller] if rows else [ids.note_box])
