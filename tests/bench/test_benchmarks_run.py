@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ["bench.device_io", "--commands", "6", "--seconds", "0.2"],
         ["bench.clearing", "--devices", "2", "--idle-seconds", "1"],
         ["bench.bureau", "--clients", "1", "--taxpayers", "3", "--calls", "3"],
+        ["bench.kiosk_soak", "--changes", "30", "--samples", "3"],
     ],
     ids=lambda args: args[0],
 )
