@@ -25,8 +25,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The whole suite as of one fixed day, then the date sweep: every test marked `dates` once as
+# of each moment of tests/dates.py SWEEP, under a system zone far from Beijing's.
 pytest: $(STAMP)
 	$(BIN)/pytest -n 2 -q
+	TZ=Pacific/Kiritimati $(BIN)/pytest -n 2 -q -m dates --sweep
 
 # The kiosk in a window against simulated device, bureau and the real daemon.
 kiosk: $(STAMP)

@@ -1,8 +1,11 @@
 """Time for the whole product: one injectable clock, and one set of month/period helpers.
 
-Everything that asks "what time is it" asks :func:`clock`. People read times in China time
-(``Asia/Shanghai``, configurable with :func:`set_zone`) whatever the system's time zone, and the
-tax calendar is China's, so the product's "today" is China's today, not the host's.
+Everything that asks "what time is it" asks :func:`clock`. Two readings matter:
+
+- the tax domain runs on Beijing time whatever the system's time zone: periods, deadlines, the
+  device's and the bureau's clocks (:meth:`Clock.china`, :meth:`Clock.today`);
+- people read times in the product's zone, ``Asia/Shanghai`` unless configured otherwise
+  (:meth:`Clock.now`, :meth:`Clock.stamp`, :func:`set_zone`).
 
 The clock can be moved without touching the system clock, for training and tests:
 ``QINGKA_CLOCK_SHIFT`` (seconds, read once at import) shifts it, and every child process that
@@ -23,6 +26,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_ZONE = "Asia/Shanghai"
+# The tax calendar's zone: not configurable, the State Taxation Administration's.
+CHINA = ZoneInfo(DEFAULT_ZONE)
 SHIFT_ENV = "QINGKA_CLOCK_SHIFT"
 # A shift beyond a century is a typo, not a training scenario.
 _MAX_SHIFT_S = 100 * 366 * 86400.0
@@ -45,7 +50,7 @@ class Clock:
 
     def __init__(self, source: Callable[[], float] = time.time, zone: tzinfo | None = None) -> None:
         self.source = source
-        self.zone = zone or ZoneInfo(DEFAULT_ZONE)
+        self.zone = zone or CHINA
 
     def timestamp(self) -> float:
         """Return Unix epoch seconds."""
@@ -55,13 +60,13 @@ class Clock:
         """Return the current moment, aware, in the product's zone."""
         return datetime.fromtimestamp(self.source(), UTC).astimezone(self.zone)
 
-    def local(self) -> datetime:
-        """Return the current moment as naive time of the zone (how devices write time)."""
-        return self.now().replace(tzinfo=None)
+    def china(self) -> datetime:
+        """Return the current moment as naive Beijing time (how devices and the bureau write it)."""
+        return datetime.fromtimestamp(self.source(), UTC).astimezone(CHINA).replace(tzinfo=None)
 
     def today(self) -> date:
-        """Return today's date in the product's zone."""
-        return self.now().date()
+        """Return today's date in Beijing (the tax calendar's today)."""
+        return self.china().date()
 
     def stamp(self, timespec: str = "seconds") -> str:
         """Return the current moment as ISO 8601 with its UTC offset (for logs and journals)."""
@@ -90,7 +95,7 @@ class FixedClock(Clock):
     """A clock that stands still until moved (for tests that need an exact instant)."""
 
     def __init__(self, moment: datetime, zone: tzinfo | None = None) -> None:
-        zone = zone or ZoneInfo(DEFAULT_ZONE)
+        zone = zone or CHINA
         self.epoch = _aware(moment, zone).timestamp()
         super().__init__(lambda: self.epoch, zone)
 
@@ -126,7 +131,7 @@ def parse_moment(text: str, zone: tzinfo | None = None) -> datetime:
 
     A moment without an offset is time of ``zone`` (China time by default).
     """
-    zone = zone or ZoneInfo(DEFAULT_ZONE)
+    zone = zone or CHINA
     text = text.strip()
     try:
         if len(text) == 10:
@@ -144,6 +149,18 @@ def parse_moment(text: str, zone: tzinfo | None = None) -> datetime:
 def shift_to(moment: datetime) -> float:
     """Return the shift that makes the system clock read ``moment`` now."""
     return moment.timestamp() - time.time()
+
+
+def travel_to(moment: datetime) -> float:
+    """Run this process, and every child it starts from now on, as if it were ``moment``.
+
+    For training (``qingka demo --today``) and tests: the clock keeps running from ``moment``.
+    Returns the shift in seconds.
+    """
+    shift = shift_to(moment)
+    os.environ[SHIFT_ENV] = repr(shift)
+    set_clock(ShiftedClock(shift, _current.zone))
+    return shift
 
 
 _current: Clock = ShiftedClock(shift_from_env())
@@ -195,6 +212,11 @@ def previous_month(year: int, month: int) -> tuple[int, int]:
 def month_index(day: date) -> int:
     """Return a count of months, so that month differences are plain subtraction."""
     return day.year * 12 + day.month - 1
+
+
+def period_index(period: int) -> int:
+    """Return :func:`month_index` of a ``YYYYMM`` period (no check: bad periods stay comparable)."""
+    return (period // 100) * 12 + period % 100 - 1
 
 
 def first_of_month(day: date) -> date:

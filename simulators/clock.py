@@ -1,27 +1,27 @@
-"""The simulated wall clock (China Standard Time) shared by the device and bureau simulators.
+"""The simulated wall clock (Beijing time) shared by the device and bureau simulators.
 
 A simulated device or bureau lives at an *anchor* moment that then runs forward in real time. By
-default the anchor is 10:00 on the 5th of the current month, inside every month's filing window,
-so the demo and the scenarios behave the same on any day they are run; tests pass an explicit
-anchor to be exact.
+default the anchor is 10:00 on the 5th of the product clock's month (:mod:`appliance.clock`),
+inside every month's filing window, so the demo and the scenarios behave the same on any day they
+are run; tests and ``qingka demo --today`` pass an explicit anchor to be exact.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-CHINA = timezone(timedelta(hours=8), "CST")
+from appliance.clock import CHINA, clock
 
 
-def china_now() -> datetime:
-    """Return the host's current time as naive China Standard Time."""
-    return datetime.now(UTC).astimezone(CHINA).replace(tzinfo=None)
+def product_now() -> float:
+    """Return the product clock's epoch seconds (read late: tests swap the clock)."""
+    return clock().timestamp()
 
 
 def default_anchor(now: datetime | None = None) -> datetime:
-    """Return 10:00 on the 5th of the month of ``now`` (default: the host's China time)."""
-    now = now or china_now()
+    """Return 10:00 on the 5th of the month of ``now`` (default: the product clock, Beijing)."""
+    now = now or clock().china()
     return now.replace(day=5, hour=10, minute=0, second=0, microsecond=0)
 
 
@@ -33,7 +33,7 @@ class SimClock:
         self._start = time.monotonic()
 
     def now(self) -> datetime:
-        """Return the simulated current time (naive, China Standard Time)."""
+        """Return the simulated current time (naive, Beijing time)."""
         return self.anchor + timedelta(seconds=time.monotonic() - self._start)
 
     def set(self, moment: datetime) -> None:
@@ -43,8 +43,11 @@ class SimClock:
 
 
 def parse_moment(text: str) -> datetime:
-    """Parse ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]`` as naive China time."""
+    """Parse ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS][+08:00]`` as naive Beijing time."""
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a date or date-time like 2026-11-05T10:00") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(CHINA).replace(tzinfo=None)
+    return moment

@@ -17,7 +17,6 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -45,6 +44,7 @@ from appliance.api.protocol import (
 )
 from appliance.api.schema import NAME_PATTERN, Arg, ArgSchema
 from appliance.api.socketfile import bind_listening, remove_if_ours, take_over_stale
+from appliance.clock import clock
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ class ApiServer:
         reserved = EVENT_KEYS.intersection(fields)
         if reserved:
             raise ValueError(f"event fields may not use the envelope keys {sorted(reserved)}")
-        at = datetime.now().astimezone().isoformat(timespec="milliseconds")
+        at = clock().stamp("milliseconds")
         # The sequence number is given out in the loop, in delivery order; encode everything
         # else now and append it there.
         head = encode({"event": event_type, **fields, "at": at})[: -len(b"}\n")]

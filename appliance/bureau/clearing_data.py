@@ -7,7 +7,6 @@ checks the same bindings, plus the bureau's signature, and refuses anything that
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -15,18 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from appliance.bureau.errors import ClearingDataRejected
 from appliance.bureau.models import ClearingData
 from appliance.bureau.signing import verify
+from appliance.clock import ClockError, month_window, period_after
 from appliance.devices.models import to_date, to_datetime
 from appliance.protocol.commands import CLEARING_DATA_VERSION, CLEARING_LAYOUT, signed_bytes
 from appliance.protocol.errors import ProtocolError
-
-
-def month_after(period: int) -> tuple[date, date]:
-    """Return the first and last day of the month after ``period`` (YYYYMM)."""
-    year, month = divmod(period, 100)
-    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    first = date(year, month, 1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return first, following - timedelta(days=1)
 
 
 def check_clearing_data(
@@ -63,7 +54,10 @@ def check_clearing_data(
         issued_at = to_datetime(fields["issued_at"])
     except ValueError as exc:
         raise ClearingDataRejected(f"clearing data holds an impossible date: {exc}") from exc
-    window = month_after(period)
+    try:
+        window = month_window(period_after(period))
+    except ClockError as exc:
+        raise ClearingDataRejected(f"clearing data for an impossible period: {exc}") from exc
     if (bsqsrq, bszzrq) != window:
         raise ClearingDataRejected(f"clearing data window {bsqsrq}..{bszzrq} is not {window}")
     if kpjzsj is None or issued_at is None or kpjzsj.date() <= window[1]:

@@ -15,7 +15,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import TypeVar
 
 from appliance.bureau import codes, envelope, messages
@@ -42,18 +42,18 @@ from appliance.bureau.retry import Retrier
 from appliance.bureau.signing import CLIENT_NONCE_SIZE, handshake_message, public_key, verify
 from appliance.bureau.transport import Transport
 from appliance.bureau.xmlcodec import XmlError
+from appliance.clock import clock
 from appliance.devices.models import Certificate, Identity, Summary
 
 _log = logging.getLogger(__name__)
-_CHINA = timezone(timedelta(hours=8))
 _A = TypeVar("_A")
 # The answers to a request the bureau could not even read carry no identity to compare.
 _UNREAD_REQUEST_CODES = (codes.ILLEGAL_MESSAGE, codes.MESSAGE_TOO_LARGE)
 
 
 def china_now() -> datetime:
-    """Return the current time as naive China Standard Time, the bureau's time zone."""
-    return datetime.now(UTC).astimezone(_CHINA).replace(tzinfo=None)
+    """Return the product clock's Beijing time, the bureau's time zone."""
+    return clock().china()
 
 
 class BureauClient:

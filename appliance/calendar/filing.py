@@ -108,13 +108,3 @@ def default_calendar() -> FilingCalendar:
     """Return the calendar shipped with the appliance."""
     text = resources.files("appliance.calendar").joinpath("deadlines.json").read_text("utf-8")
     return FilingCalendar.from_mapping(json.loads(text))
-
-
-def next_month(year: int, month: int) -> tuple[int, int]:
-    """Return the (year, month) after the given one."""
-    return (year + 1, 1) if month == 12 else (year, month + 1)
-
-
-def previous_month(year: int, month: int) -> tuple[int, int]:
-    """Return the (year, month) before the given one."""
-    return (year - 1, 12) if month == 1 else (year, month - 1)

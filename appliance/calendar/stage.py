@@ -12,6 +12,8 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from appliance.clock import month_index
+
 # A device whose lock moment passed more than this long ago cannot be cleared remotely: the
 # taxpayer has to visit the tax hall (the "zombie" device of DESIGN §2).
 ZOMBIE_DAYS = 90
@@ -42,17 +44,13 @@ class TypeStatus:
         return self.lock_at.date()
 
 
-def _month_index(moment: date) -> int:
-    return moment.year * 12 + moment.month - 1
-
-
 def derive_status(
     type_code: str, clock: datetime, kpjzsj: datetime, zxbsrq: date | None
 ) -> TypeStatus:
     """Derive the stage of one invoice type at device time ``clock``."""
-    now_m = _month_index(clock)
-    lock_m = _month_index(kpjzsj)
-    report_m = _month_index(zxbsrq) if zxbsrq is not None else -1
+    now_m = month_index(clock)
+    lock_m = month_index(kpjzsj)
+    report_m = month_index(zxbsrq) if zxbsrq is not None else -1
     if lock_m > now_m:
         stage = Stage.CLEARED
     elif report_m >= now_m:

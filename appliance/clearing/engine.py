@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
 from typing import Any
 
 from appliance.calendar.stage import Stage
@@ -28,6 +27,7 @@ from appliance.clearing.journal import Journal
 from appliance.clearing.outcomes import Outcome, OutcomeKind
 from appliance.clearing.pins import verify_pin_once
 from appliance.clearing.steps import JobStep
+from appliance.clock import clock
 from appliance.devices.errors import DeviceError
 from appliance.devices.models import Identity
 from appliance.devices.nisec import NisecDevice
@@ -270,9 +270,7 @@ class Engine:
         if requested:
             # Someone pressed the button: tell them now, not only when the device comes back.
             outcome = classify.outcome_for(exc, slot.device_no, None, JobStep.PRECHECK)
-            outcome = replace(
-                outcome, retry_at=datetime.now() + timedelta(seconds=ABSENT_RECHECK_S)
-            )
+            outcome = replace(outcome, retry_at=clock().after(ABSENT_RECHECK_S))
             self.emit({"event": "outcome", "url": slot.spec.url, **outcome.to_json()})
 
     def _snapshot(self, slot: Slot, device: NisecDevice) -> DeviceSnapshot:
@@ -326,7 +324,7 @@ class Engine:
 
     def _run_job(self, slot: Slot, device: NisecDevice) -> None:
         slot.job_running = True
-        started = datetime.now().isoformat(timespec="seconds")
+        started = clock().stamp()
 
         def emit(event: dict[str, Any]) -> None:
             if event.get("event") == "step":
@@ -358,7 +356,7 @@ class Engine:
             delay = retry_delay(outcome, slot.failures)
         slot.next_job = None if delay is None else self.monotonic() + delay
         if delay is not None:
-            outcome = replace(outcome, retry_at=datetime.now() + timedelta(seconds=delay))
+            outcome = replace(outcome, retry_at=clock().after(delay))
         slot.last_outcome = outcome
         if outcome.kind.success:
             # Read the device again while it is open, so every screen shows the new lock date
@@ -401,6 +399,6 @@ class Engine:
         return {
             "policy": self.policy,
             "devices": devices,
-            "today": date.today().isoformat(),
-            "now": datetime.now().isoformat(timespec="seconds"),
+            "today": clock().today().isoformat(),
+            "now": clock().stamp(),
         }

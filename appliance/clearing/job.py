@@ -25,6 +25,7 @@ from appliance.clearing.journal import JobRecord, Journal
 from appliance.clearing.outcomes import Outcome
 from appliance.clearing.pins import verify_pin_once
 from appliance.clearing.steps import JobStep
+from appliance.clock import first_of_next_month, month_of
 from appliance.devices import errors as dev
 from appliance.devices.models import (
     Certificate,
@@ -94,16 +95,6 @@ class Stop(Exception):
 
 # Backups of one period take a few KiB; refuse to start below this much free space.
 BACKUP_BYTES_NEEDED = 256 * 1024
-
-
-def month_of(day: date | datetime) -> int:
-    """Return ``YYYYMM`` of a date."""
-    return day.year * 100 + day.month
-
-
-def first_of_next_month(day: date) -> date:
-    """Return the first day of the month after ``day``."""
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 class ClearingJob:
@@ -310,8 +301,10 @@ class ClearingJob:
             try:
                 result = self.device.copy_tax(type_code)
             except dev.NotReportTime:
+                # The device's clock is the authority on its periods, not the host's.
+                device_day = datetime.fromisoformat(self.values["clock_before"]).date()
                 raise Stop(
-                    classify.not_due(self.device_no, first_of_next_month(date.today()))
+                    classify.not_due(self.device_no, first_of_next_month(device_day))
                 ) from None
             if result.period != self.values["period"]:
                 raise Stop(classify.inconsistent(self.device_no, self.values["period"]))

@@ -12,11 +12,11 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from appliance.clearing.outcomes import Outcome, OutcomeKind
 from appliance.clearing.steps import JobStep
+from appliance.clock import clock
 from appliance.storage.database import Database
 
 
@@ -65,7 +65,7 @@ class Journal:
 
     @staticmethod
     def _now() -> str:
-        return datetime.now().isoformat(timespec="milliseconds")
+        return clock().stamp("milliseconds")
 
     def unfinished(self, device_no: str) -> JobRecord | None:
         """Return the device's job that has not reached a success, if any."""

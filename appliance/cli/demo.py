@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from appliance.cli.output import default_lang
+from appliance.clock import ClockError, parse_moment
 from appliance.demo.runner import run_demo
 from appliance.demo.scenarios import SCENARIOS
 
@@ -25,9 +27,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--lang", choices=("zh", "en"), help="language (default: QINGKA_LANG or zh)"
     )
     parser.add_argument("--json", action="store_true", help="end with a JSON line of the outcome")
+    parser.add_argument(
+        "--today",
+        metavar="YYYY-MM-DD[THH:MM]",
+        help="run as of that day (Beijing time; a day alone means 10:00), e.g. a deadline day",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo."""
-    return run_demo(args.scenario, args.lang or default_lang(), args.dir, args.json)
+    today = None
+    if args.today:
+        try:
+            today = parse_moment(args.today)
+        except ClockError as exc:
+            print(f"--today: {exc}", file=sys.stderr)
+            return 2
+    return run_demo(args.scenario, args.lang or default_lang(), args.dir, args.json, today)

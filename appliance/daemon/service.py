@@ -11,7 +11,6 @@ import asyncio
 import logging
 import signal
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from appliance.api.server import ApiServer
 from appliance.clearing.bureau_adapter import BureauAdapter
 from appliance.clearing.engine import Engine, JobRunning, UnknownDevice
 from appliance.clearing.journal import Journal
+from appliance.clock import clock
 from appliance.daemon import diagnostics, logs
 from appliance.daemon.config import DaemonConfig
 from appliance.daemon.logs import RECENT_LINES
@@ -165,7 +165,7 @@ class Daemon:
     def _prune(self) -> None:
         """Apply the retention to the backups (never an unexported or recent one)."""
         try:
-            removed = self.backups.prune(date.today())
+            removed = self.backups.prune(clock().today())
         except StorageError as exc:
             _log.warning("pruning backups failed", extra={"fields": {"code": exc.code}})
             return

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from appliance.clearing.outcomes import Outcome
 from appliance.cli.clear import through_daemon
 from appliance.cli.devices import STAGE_WORDS
 from appliance.cli.progress import ProgressView
+from appliance.clock import CHINA, travel_to
 from appliance.demo.scenarios import SCENARIOS, DemoScenario
 from appliance.devices.urls import open_device
 from simulators import catalog
@@ -49,8 +51,11 @@ def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
 class Demo:
     """One run of one scenario, in its own folder."""
 
-    def __init__(self, name: str, lang: str, folder: Path | None) -> None:
+    def __init__(
+        self, name: str, lang: str, folder: Path | None, today: datetime | None = None
+    ) -> None:
         self.name = name
+        self.today = today
         self.scenario: DemoScenario = SCENARIOS[name]
         self.lang = lang
         self.keep = folder is not None
@@ -64,6 +69,9 @@ class Demo:
             f"sim://{self.scenario.device}?state={self.dir / 'device.json'}"
             f"&index={self.scenario.index}&latency=1"
         )
+        if today is not None:
+            # The device's clock shows that moment (Beijing time) and runs on from there.
+            self.url += f"&now={today.astimezone(CHINA).replace(tzinfo=None):%Y-%m-%dT%H:%M:%S}"
         self.bureau: BureauProcess | None = None
         self.daemon: subprocess.Popen[bytes] | None = None
 
@@ -75,6 +83,9 @@ class Demo:
 
     def start(self) -> None:
         """Create the device, start the bureau and the daemon."""
+        if self.today is not None:
+            # This process and the daemon and bureau it starts all run as of that moment.
+            travel_to(self.today)
         with open_device(self.url) as device:
             clock = device.read_clock()
         self.say(
@@ -214,9 +225,15 @@ class Demo:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def run_demo(name: str, lang: str = "zh", folder: Path | None = None, as_json: bool = False) -> int:
-    """Run scenario ``name``; return 0 when it ended as the scenario expects."""
-    demo = Demo(name, lang, folder)
+def run_demo(
+    name: str,
+    lang: str = "zh",
+    folder: Path | None = None,
+    as_json: bool = False,
+    today: datetime | None = None,
+) -> int:
+    """Run scenario ``name`` (as of ``today``); return 0 when it ended as the scenario expects."""
+    demo = Demo(name, lang, folder, today)
     scenario = demo.scenario
     demo.say(
         f"QingKa 清卡盒演示：{name} — {scenario.zh}", f"QingKa Box demo: {name} — {scenario.en}"

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
+from appliance.clock import clock, month_index, period_index
 from appliance.storage import compress, fsio, manifest
 from appliance.storage.errors import (
     BackupConflict,
@@ -76,7 +77,7 @@ TRASH_PREFIX = ".trash-"
 
 
 def _now() -> datetime:
-    return datetime.now().astimezone().replace(microsecond=0)
+    return clock().now().replace(microsecond=0)
 
 
 @contextlib.contextmanager
@@ -86,10 +87,6 @@ def _translated(path: Path) -> Iterator[None]:
         yield
     except OSError as exc:
         raise from_os_error(exc, exc.filename or path) from exc
-
-
-def _month_index(year: int, month: int) -> int:
-    return year * 12 + month - 1
 
 
 class BackupStore:
@@ -347,12 +344,12 @@ class BackupStore:
         with an unreadable manifest, or with files its manifest does not list, is kept for a
         person to look at.
         """
-        newest_prunable = _month_index(today.year, today.month) - self.retention_months - 1
+        newest_prunable = month_index(today) - self.retention_months - 1
         removed = []
         with self._locked(), _translated(self.backups_dir):
             self._remove_trash()
             for backup in self.periods():
-                month = _month_index(backup.period // 100, backup.period % 100)
+                month = period_index(backup.period)
                 if backup.manifest_error or not backup.exported or month > newest_prunable:
                     continue
                 folder = self._period_dir(backup.device_no, backup.period)

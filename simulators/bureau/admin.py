@@ -28,7 +28,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from appliance.calendar.filing import previous_month
+from appliance.clock import previous_month
 from simulators import catalog
 from simulators.bureau.faults import Fault, FaultBoard, FaultError
 from simulators.bureau.server import Stats

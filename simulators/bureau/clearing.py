@@ -7,9 +7,9 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance.bureau.clearing_data import month_after
 from appliance.bureau.signing import sign
-from appliance.calendar.filing import FilingCalendar, next_month
+from appliance.calendar.filing import FilingCalendar
+from appliance.clock import month_window, next_month, period_after
 from appliance.devices.models import from_date, from_datetime
 from appliance.protocol.commands import CLEARING_DATA_VERSION, CLEARING_LAYOUT, signed_bytes
 
@@ -29,7 +29,7 @@ def issue_clearing_data(
     new report window is the month after ``period``.
     """
     lock_year, lock_month = next_month(now.year, now.month)
-    first, last = month_after(period)
+    first, last = month_window(period_after(period))
     values: dict[str, object] = {
         "version": CLEARING_DATA_VERSION,
         "taxpayer_id": taxpayer_id,

@@ -18,7 +18,8 @@ from appliance.bureau import codes, messages
 from appliance.bureau.endpoints import authority_name, authority_prefix
 from appliance.bureau.ids import summary_digest
 from appliance.bureau.signing import verify
-from appliance.calendar.filing import FilingCalendar, previous_month
+from appliance.calendar.filing import FilingCalendar
+from appliance.clock import month_of, period_index, previous_month
 from appliance.protocol.commands import KIND_GENERAL, SUMMARY_LAYOUT, signed_bytes
 from appliance.protocol.errors import ProtocolError
 from simulators.bureau import keys
@@ -26,14 +27,6 @@ from simulators.bureau.clearing import issue_clearing_data
 from simulators.bureau.refusal import Refusal
 from simulators.bureau.store import Store
 from simulators.catalog import SimTaxpayer
-
-
-def _month_index(period: int) -> int:
-    return (period // 100) * 12 + period % 100 - 1
-
-
-def _period_of(moment: datetime) -> int:
-    return moment.year * 100 + moment.month
 
 
 class Filing:
@@ -86,7 +79,7 @@ class Filing:
         signed = signed_bytes(SUMMARY_LAYOUT, fields)
         if not verify(keys.device_key(taxpayer.device_no), signed, fields["signature"]):
             raise Refusal(codes.SUMMARY_SIGNATURE)
-        if _month_index(upload.period) >= _month_index(_period_of(now)):
+        if period_index(upload.period) >= period_index(month_of(now)):
             raise Refusal(codes.SUMMARY_PERIOD, f"period {upload.period} is not closed yet")
         digest = summary_digest(signed)
         found, new = self.store.accept_upload(
@@ -111,7 +104,7 @@ class Filing:
         types = sorted(request.types)
         if not types:
             raise Refusal(codes.ILLEGAL_MESSAGE, "no invoice type to clear")
-        if _month_index(request.period) + 1 != _month_index(_period_of(now)):
+        if period_index(request.period) + 1 != period_index(month_of(now)):
             raise Refusal(codes.NO_SUMMARY_OR_NOT_FILING, f"period {request.period} not open")
         uploaded = set(
             self.store.uploaded_types(taxpayer.taxpayer_id, taxpayer.device_no, request.period)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from simulators.clock import product_now
 from simulators.device.core import dates
 from simulators.device.core.handler import Handler
 from simulators.device.core.host import HostClock, StateSink
@@ -14,7 +14,7 @@ from simulators.device.core.target import Target
 
 
 class HostTime(HostClock):
-    """The host clock read from a callable (``time.time`` unless a test freezes it)."""
+    """The host clock read from a callable (the product clock unless a test freezes it)."""
 
     __slots__ = ("source",)
 
@@ -32,7 +32,7 @@ class SimDevice:
     def __init__(
         self,
         state: dict[str, Any],
-        host_clock: Callable[[], float] = time.time,
+        host_clock: Callable[[], float] = product_now,
         sink: StateSink | None = None,
     ) -> None:
         self.state = state

@@ -16,14 +16,13 @@ option     meaning
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from appliance.calendar import FilingCalendar, default_calendar
-from simulators.clock import default_anchor, parse_moment
+from simulators.clock import default_anchor, parse_moment, product_now
 from simulators.device import scenarios
 from simulators.device.core import dates
 from simulators.device.core.state import MAX_PIN, check_state
@@ -90,7 +89,7 @@ def open_backend(
     scenario: str,
     options: Mapping[str, str] | None = None,
     *,
-    host_clock: Callable[[], float] = time.time,
+    host_clock: Callable[[], float] = product_now,
     calendar: FilingCalendar | None = None,
 ) -> SimBackend:
     """Return a pyusb backend presenting a simulated device; ``ValueError`` on a bad option."""

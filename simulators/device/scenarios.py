@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from appliance.calendar import FilingCalendar
-from appliance.calendar.filing import next_month, previous_month
+from appliance.clock import next_month, previous_month
 from appliance.protocol import commands
 from simulators import catalog
 from simulators.device.core import dates, ledger

@@ -6,13 +6,19 @@ import time
 
 
 class HostClock:
-    """The host's clock: Unix epoch seconds (the device adds its own offset)."""
+    """The host's clock: Unix epoch seconds (the device adds its own offset).
 
-    __slots__ = ()
+    ``shift`` moves it like the product's ``QINGKA_CLOCK_SHIFT`` (training and tests).
+    """
+
+    __slots__ = ("shift",)
+
+    def __init__(self, shift: int = 0) -> None:
+        self.shift = shift
 
     def now(self) -> int:
         """Return the host's Unix epoch seconds."""
-        return int(time.time())
+        return int(time.time()) + self.shift
 
 
 class FixedClock(HostClock):
@@ -21,6 +27,7 @@ class FixedClock(HostClock):
     __slots__ = ("epoch",)
 
     def __init__(self, epoch: int) -> None:
+        self.shift = 0
         self.epoch = epoch
 
     def now(self) -> int:

@@ -47,6 +47,16 @@ def serve(link: object, reader: object, writer: object) -> None:
                 flush()
 
 
+def clock_shift() -> int:
+    """Return ``QINGKA_CLOCK_SHIFT`` in whole seconds (the unix port only; a Pico has no env)."""
+    getenv = getattr(os, "getenv", None)
+    text = getenv("QINGKA_CLOCK_SHIFT") if getenv is not None else None
+    try:
+        return int(float(text)) if text else 0
+    except ValueError:
+        return 0
+
+
 def main(argv: list) -> int:
     """Load the state and serve standard input/output."""
     if len(argv) > 1:
@@ -61,7 +71,7 @@ def main(argv: list) -> int:
     with open(state_path) as handle:  # noqa: PTH123 - MicroPython has no pathlib
         state = json.load(handle)
     check_state(state)
-    handler = Handler(state, HostClock(), FileSink(state_path))  # type: ignore[arg-type]
+    handler = Handler(state, HostClock(clock_shift()), FileSink(state_path))  # type: ignore[arg-type]
     link = Link(Target(handler), state["identity"]["device_no"])
     serve(link, sys.stdin.buffer, sys.stdout.buffer)
     return 0

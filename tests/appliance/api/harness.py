@@ -90,6 +90,17 @@ class RawClient:
         self.sock.close()
 
 
+class NapCount:
+    """How many ``nap`` commands run at once, and the most there were."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.most = 0
+
+
+naps = NapCount()
+
+
 def register_test_commands(server: ApiServer) -> None:
     """Give ``server`` commands covering every kind of handler."""
 
@@ -101,7 +112,12 @@ def register_test_commands(server: ApiServer) -> None:
         return total
 
     async def nap(args: dict[str, Any]) -> str:
-        await asyncio.sleep(args["seconds"])
+        naps.now += 1
+        naps.most = max(naps.most, naps.now)
+        try:
+            await asyncio.sleep(args["seconds"])
+        finally:
+            naps.now -= 1
         return "rested"
 
     def block(args: dict[str, Any]) -> str:
@@ -129,8 +145,8 @@ def register_test_commands(server: ApiServer) -> None:
         ),
     )
     server.register("add", add, ArgSchema(Arg("a", int), Arg("b", int)))
-    server.register("nap", nap, ArgSchema(Arg("seconds", float, minimum=0, maximum=5)))
-    server.register("block", block, ArgSchema(Arg("seconds", float, minimum=0, maximum=5)))
+    server.register("nap", nap, ArgSchema(Arg("seconds", float, minimum=0, maximum=60)))
+    server.register("block", block, ArgSchema(Arg("seconds", float, minimum=0, maximum=60)))
     server.register("crash", crash, ArgSchema())
     server.register("refuse", refuse, ArgSchema())
     server.register("unencodable", unencodable, ArgSchema())

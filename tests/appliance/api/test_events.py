@@ -107,7 +107,8 @@ def test_a_stalled_subscriber_is_dropped_while_others_carry_on(
     wait_until(lambda: served.server.stats.dropped == 1, "the stalled subscriber to be dropped")
     assert [event["n"] for event in received] == list(range(400))
     assert [event["seq"] for event in received] == list(range(1, 401))
-    assert slowest_call < 0.5
+    # Commands are answered between events, not after the stream (generous: a loaded machine).
+    assert slowest_call < 5
     assert served.server.stats.clients == 2
 
     # What the stalled client finds when it finally reads: what fitted, then the end.
@@ -125,7 +126,8 @@ def test_publish_never_waits_for_a_subscriber(start_server: Callable[..., Server
     started = time.monotonic()
     for number in range(2000):
         served.server.publish("step", {"n": number, "padding": "x" * 1024})
-    assert time.monotonic() - started < 1
+    # A publisher that waited on the stalled reader would never get here.
+    assert time.monotonic() - started < 30
     wait_until(lambda: served.server.stats.dropped == 1, "the stalled subscriber to be dropped")
 
 
@@ -144,6 +146,11 @@ def test_publish_before_start_and_after_close_is_ignored(
     start_server: Callable[..., ServerThread],
 ) -> None:
     served = start_server()
-    ApiServer(served.server.path.with_name("other.sock")).publish("step", {})
+    unstarted = ApiServer(served.server.path.with_name("other.sock"))
+    unstarted.publish("step", {})
+    assert unstarted.stats.seq == 0
+    assert not unstarted.path.exists()
     served.stop()
+    sequence = served.server.stats.seq
     served.server.publish("step", {})
+    assert served.server.stats.seq == sequence

@@ -11,6 +11,7 @@ import pytest
 
 from appliance.clearing.outcomes import OutcomeKind
 from appliance.clearing.steps import JobStep
+from appliance.devices.errors import PinRejected
 from appliance.protocol.commands import DEFAULT_PIN
 from appliance.storage.errors import StorageFull
 from tests.simulators.bureau.fixtures import PERIOD
@@ -227,5 +228,9 @@ def test_journal_holds_each_step_outputs(rig) -> None:  # type: ignore[no-untype
     )
 
 
-def test_pin_default_constant() -> None:
-    assert DEFAULT_PIN == "88888888"
+def test_the_default_pin_is_the_one_a_factory_device_accepts(rig) -> None:  # type: ignore[no-untyped-def]
+    r = rig()
+    with r.device() as device:
+        device.verify_pin(DEFAULT_PIN)  # a device still on its factory PIN takes it
+    with r.device() as device, pytest.raises(PinRejected):
+        device.verify_pin("12345678")
