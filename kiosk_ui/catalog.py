@@ -199,6 +199,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tech.broker_none": ("运维平台（MQTT）：未配置", "Fleet broker (MQTT): not configured"),
     "tech.broker_ok": ("运维平台（MQTT）：已连接", "Fleet broker (MQTT): connected"),
     "tech.broker_down": ("运维平台（MQTT）：连不上", "Fleet broker (MQTT): unreachable"),
+    "tech.broker_published": ("{line}，上次上报 {when}", "{line}, last published {when}"),
     "tech.export": ("导出备份到U盘", "Export backups to USB stick"),
     "tech.export_to": ("导出目录 {path}", "Export folder {path}"),
     "tech.export_done": ("已导出到 {path}", "Exported to {path}"),

@@ -6,8 +6,9 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from appliance.clock import clock
 from kiosk_ui.catalog import tr, tr_or
-from kiosk_ui.views import period_text, uptime_text
+from kiosk_ui.views import period_text, uptime_text, when_text
 
 # A log line on the screen wraps; past this it is a summary (the whole line stays in the journal).
 MAX_LOG_CHARS = 400
@@ -48,12 +49,20 @@ def overview_lines(
             lines.append(tr("tech.bureau_ok", lang, host=host, ms=bureau.get("ms", "?")))
         else:
             lines.append(tr("tech.bureau_down", lang, host=host, error=bureau.get("error", "?")))
-    broker = diagnostics.get("broker")
-    if not isinstance(broker, dict):
-        lines.append(tr("tech.broker_none", lang))
-    else:
-        lines.append(tr("tech.broker_ok" if broker.get("reachable") else "tech.broker_down", lang))
+    lines.append(_fleet_line(diagnostics, lang))
     return lines
+
+
+def _fleet_line(diagnostics: dict[str, Any], lang: str) -> str:
+    """Return the fleet broker's line: reachable or not, and when the box last published."""
+    fleet = diagnostics.get("fleet")
+    if not isinstance(fleet, dict):
+        fleet = diagnostics.get("broker")  # a daemon from before the fleet key
+    if not isinstance(fleet, dict):
+        return tr("tech.broker_none", lang)
+    line = tr("tech.broker_ok" if fleet.get("reachable") else "tech.broker_down", lang)
+    published = when_text(fleet.get("last_publish"), clock().now(), lang)
+    return tr("tech.broker_published", lang, line=line, when=published) if published else line
 
 
 def size_text(size: int) -> str:

@@ -168,6 +168,11 @@ def test_service_views() -> None:
     assert "IP 地址 无网络地址" in lines
     assert "税务局：未配置地址" in lines and "运维平台（MQTT）：未配置" in lines
     assert overview_lines(None, False, "2.3.1", "en")[-1] == "Clearing service: unreachable"
+    fleet = {"reachable": True, "last_publish": "2026-11-05T20:01:00+08:00"}
+    lines = overview_lines({"addresses": [], "fleet": fleet}, True, "2.3.1", "zh")
+    assert lines[-1] == "运维平台（MQTT）：已连接，上次上报 今天 20:01"
+    down = overview_lines({"fleet": {"reachable": False}}, True, "2.3.1", "en")
+    assert down[-1] == "Fleet broker (MQTT): unreachable"
     files = [{"size": 2048, "exported_at": "x"}]
     assert backup_lines([{"device_no": "6619", "period": 202610, "files": files}], "zh") == [
         "6619  2026年10月  1 个文件  2.0 KB  已导出"
