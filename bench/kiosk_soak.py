@@ -7,10 +7,12 @@ sections, both PIN pads) and samples the resident set size as it goes. Plateau: 
 the second half of the run, as a fraction of the growth over the first half (warm-up included),
 at most 0.25; a growth under the noise floor counts as none.
 
-``--unfinished`` leaves out ``boot.finish_frames_offscreen``: SDL's offscreen window never ends
-a frame for Mesa, so every frame's drawing stays queued and RSS climbs by up to a megabyte per
-screen change. That is what ``bench.kiosk`` measured before (+52 MiB from 200 to 600 changes),
-and not something a box with a display does.
+``--unfinished`` leaves out ``boot.finish_frames_offscreen``, for comparison. SDL's offscreen
+window never ends a frame for Mesa, so a frame's drawing stays queued until something else makes
+the driver flush (uploading a new texture does): a screen loop that draws no new text grows by up
+to a megabyte per change, one that keeps making textures may not. That queue is what
+``bench.kiosk`` measured before (+52 MiB from 200 to 600 changes); a box with a display ends
+every frame when it swaps buffers.
 
     python -m bench.kiosk_soak [--changes 10000] [--samples 40] [--unfinished]
 """
