@@ -138,6 +138,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Too many wrong PINs: the certificate is locked; take the device to the tax office",
     ),
     "devpin.tries": ("设备还可以试 {tries} 次", "The device allows {tries} more tries"),
+    "devpin.tries_one": ("设备只剩 1 次机会", "The device allows one more try"),
     "devpin.last_try": (
         "注意：只剩最后 1 次机会，再错一次证书就会锁定，只能到税务机关解锁。请核对无误后再提交。",
         "Careful: one try is left. One more wrong PIN locks the certificate, and only the tax "

@@ -56,7 +56,11 @@ def device_pin_view(
     return DevicePinView(
         device=device,
         state_line=tr("devpin.state_locked" if locked else f"devpin.state_{name}", lang),
-        tries_line=tr("devpin.tries", lang, tries=tries) if tries and not locked else "",
+        tries_line=(
+            tr("devpin.tries_one" if tries == 1 else "devpin.tries", lang, tries=tries)
+            if tries and not locked
+            else ""
+        ),
         warning=tr("devpin.last_try", lang) if tries == 1 else "",
         locked=locked,
     )
