@@ -18,6 +18,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition
 
 from appliance.api.errors import ApiError, ApiUnavailable
+from appliance.clock import clock
 from kiosk_ui.board import Board, DeviceState
 from kiosk_ui.catalog import LANGUAGES, tr
 from kiosk_ui.layouts import load_layouts
@@ -25,6 +26,7 @@ from kiosk_ui.link import DaemonLink, Done, Failed, Listener
 from kiosk_ui.pin_gate import PinGate
 from kiosk_ui.root import KioskRoot
 from kiosk_ui.screens.base import KioskScreen
+from kiosk_ui.screens.device_pin import DevicePinScreen
 from kiosk_ui.screens.history import HistoryScreen
 from kiosk_ui.screens.home import HomeScreen
 from kiosk_ui.screens.pin import PinScreen
@@ -32,6 +34,7 @@ from kiosk_ui.screens.progress import ProgressScreen
 from kiosk_ui.screens.result import ResultScreen
 from kiosk_ui.screens.technician import TechnicianScreen
 from kiosk_ui.settings import KioskSettings
+from kiosk_ui.views import ACT_CLEAR, ACT_PIN, ACT_PROGRESS
 
 _log = logging.getLogger("qingka.kiosk")
 
@@ -89,6 +92,7 @@ class KioskApp(App, Listener):
             self.pin_gates["operator"] = PinGate(settings.operator_pin)
         self.follow_url: str | None = None
         self._pending_clear: list[str] | None = None
+        self._pending_device_pin: str | None = None
         self._tick_event: Any = None
 
     def _daemon_link(self, listener: Listener) -> Link:
@@ -109,6 +113,7 @@ class KioskApp(App, Listener):
             HistoryScreen(),
             TechnicianScreen(),
             PinScreen(),
+            DevicePinScreen(),
         ):
             manager.add_widget(screen)
         root.bind(size=self._resized, blanked=self._blanked)
@@ -213,9 +218,22 @@ class KioskApp(App, Listener):
         present = self.board.present()
         return running[0] if running else (present[0] if present else None)
 
-    def press_clear(self, url: str | None) -> None:
+    def act(self, action: str, urls: list[str]) -> None:
+        """Do what a device's button (or the big button) offers for ``urls``."""
+        if action == ACT_CLEAR:
+            self.press_clear(urls[0] if len(urls) == 1 else None, urls)
+        elif action == ACT_PROGRESS and urls:
+            self.follow_url = urls[0]
+            self.go("progress")
+        elif action == ACT_PIN and urls:
+            self.open_device_pin(urls[0])
+
+    def press_clear(self, url: str | None, among: list[str] | None = None) -> None:
         """Clear ``url`` (None: every device); a device already at it just shows its progress."""
-        targets = [url] if url is not None else [d.url for d in self.board.present()]
+        if url is not None:
+            targets = [url]
+        else:
+            targets = among if among is not None else [d.url for d in self.board.present()]
         targets = [u for u in targets if u in self.board.devices]
         if not targets:
             return
@@ -253,12 +271,15 @@ class KioskApp(App, Listener):
         if state is not None:
             unavailable = isinstance(error, ApiUnavailable)
             state.outcome = {
+                "at": clock().stamp(),
                 "kind": "retry-later" if unavailable else "needs-human",
                 "code": error.code,
                 "message_zh": error.message_zh,
                 "message_en": error.message,
                 "action_zh": tr("result.request_failed", "zh"),
                 "action_en": tr("result.request_failed", "en"),
+                "retry_at": None,  # the box did not take the request: nothing will run by itself
+                "retry_helps": True,
             }
         if url == self.follow_url and self.current_screen().name == "progress":
             self.go("result")
@@ -282,8 +303,29 @@ class KioskApp(App, Listener):
         """Ask for the technician PIN, then show the service screen."""
         self.open_pin("technician")
 
+    def open_device_pin(self, url: str, checked: bool = False) -> None:
+        """Let a person enter ``url``'s device PIN, once past the guard PIN (``checked``: it is)."""
+        if not checked:
+            self._pending_device_pin = url
+            self.open_pin("device")
+            return
+        screen = self.root.ids.screens.get_screen("device_pin")
+        screen.open(url)
+        self.go("device_pin")
+
+    def gate_for(self, purpose: str) -> PinGate:
+        """Return the gate a PIN pad of ``purpose`` checks against.
+
+        The device PIN screen sits behind the technician PIN, or the operator PIN where the
+        ``[kiosk] device_pin_by_operator`` setting lets the shop set it themselves.
+        """
+        if purpose == "device":
+            by_operator = self.settings.device_pin_by_operator and "operator" in self.pin_gates
+            return self.pin_gates["operator" if by_operator else "technician"]
+        return self.pin_gates[purpose]
+
     def open_pin(self, purpose: str) -> None:
-        """Show the PIN pad for ``purpose`` ("operator" or "technician")."""
+        """Show the PIN pad for ``purpose`` ("operator", "technician" or "device")."""
         screen = self.root.ids.screens.get_screen("pin")
         screen.open(purpose)
         self.go("pin")
@@ -292,6 +334,9 @@ class KioskApp(App, Listener):
         """Carry on with what the PIN guarded."""
         if purpose == "technician":
             self.go("technician")
+        elif purpose == "device" and self._pending_device_pin is not None:
+            url, self._pending_device_pin = self._pending_device_pin, None
+            self.open_device_pin(url, checked=True)
         elif self._pending_clear:
             urls, self._pending_clear = self._pending_clear, None
             self._start_clear(urls)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from appliance.clock import clock
+
 FINAL_STEP = "done"
 # Envelope and identity keys of a ``device`` event that are not reading fields.
 _EVENT_KEYS = {"event", "at", "seq", "url", "present", "plugged", "error"}
@@ -49,6 +51,24 @@ class DeviceState:
         """Return the device number once read, else the URL."""
         reading = self.reading
         return str(reading.get("device_no")) if reading else self.url
+
+
+def _moment(value: Any) -> datetime | None:
+    """Return an ISO time as an aware moment (a time without offset is the product's zone)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return clock().in_zone(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def _newer(candidate: dict[str, Any], current: dict[str, Any] | None) -> bool:
+    """Tell whether the outcome ``candidate`` (from ``status``) is newer than ``current``."""
+    if current is None:
+        return True
+    new, old = _moment(candidate.get("at")), _moment(current.get("at"))
+    return new is not None and (old is None or new > old)
 
 
 class Board:
@@ -87,8 +107,11 @@ class Board:
         for row in rows:
             state = self.devices.setdefault(str(row["url"]), DeviceState(str(row["url"])))
             state.row = row
-            if state.outcome is None and isinstance(row.get("last_outcome"), dict):
-                state.outcome = dict(row["last_outcome"])
+            last = row.get("last_outcome")
+            if isinstance(last, dict) and _newer(last, state.outcome):
+                # After a restart of the kiosk or the daemon, or an outcome whose event this
+                # board missed (a retry while the kiosk reconnected).
+                state.outcome = dict(last)
             if sync:
                 self._sync_job(state, row)
             elif state.running and not row.get("clearing") and not row.get("busy"):
@@ -110,13 +133,11 @@ class Board:
         """Return the job's start on this board's clock (the daemon says when, if it knows)."""
         now = self.monotonic()
         started = progress.get("started_at") if progress else None
-        if isinstance(started, str):
-            try:
-                ago = (datetime.now() - datetime.fromisoformat(started)).total_seconds()
-            except ValueError:
-                return now
-            return now - max(0.0, ago)
-        return now
+        moment = _moment(started)
+        if moment is None:
+            return now
+        ago = (clock().now() - moment).total_seconds()
+        return now - max(0.0, ago)
 
     def apply_event(self, event: dict[str, Any]) -> None:
         """Take one event of the daemon's stream."""

@@ -1,8 +1,10 @@
 """Sample states of every screen, for the screenshots and the layout tests.
 
 The device readings have the shape of the daemon's ``status``; the outcomes come from the
-clearing engine's own classifier, so their wording is exactly what the box says. Nothing here
-runs on the box: the app only ever learns its state from the daemon.
+clearing engine's own classifier, so their wording is exactly what the box says. Times are
+relative to the product clock, which the screenshots and layout tests stand at
+:data:`GALLERY_NOW`, so rendering twice gives the same pictures. Nothing here runs on the box:
+the app only ever learns its state from the daemon.
 """
 
 from __future__ import annotations
@@ -15,11 +17,19 @@ from typing import Any
 from appliance.bureau import errors as bureau
 from appliance.clearing import classify
 from appliance.clearing.steps import JobStep
+from appliance.clock import DEFAULT_ZONE, FixedClock, clock, zone_named
 from appliance.devices import errors as device_errors
 from kiosk_ui.board import Board
 
 PERIOD = 202610
 NEXT_LOCK = date(2026, 12, 15)
+# The evening of 5 November 2026 in Wuhan: the lock dates below count their days from it.
+GALLERY_NOW = datetime(2026, 11, 5, 20, 3, tzinfo=zone_named(DEFAULT_ZONE))
+
+
+def gallery_clock() -> FixedClock:
+    """Return a clock standing at :data:`GALLERY_NOW`."""
+    return FixedClock(GALLERY_NOW)
 
 
 def _type(
@@ -68,11 +78,11 @@ def _row(url: str, reading: dict[str, Any] | None, **extra: Any) -> dict[str, An
 
 
 def _ago(**delta: float) -> str:
-    return (datetime.now() - timedelta(**delta)).isoformat(timespec="milliseconds")
+    return (clock().now() - timedelta(**delta)).isoformat(timespec="milliseconds")
 
 
 def _later(**delta: float) -> str:
-    return (datetime.now() + timedelta(**delta)).isoformat(timespec="seconds")
+    return (clock().now() + timedelta(**delta)).isoformat(timespec="seconds")
 
 
 SHOP = "武汉江汉示范商贸有限公司"
@@ -102,39 +112,47 @@ def several_devices() -> dict[str, Any]:
     cleared = _reading(2, "汉阳区示范餐饮有限公司", "税务UKey", CLEARED_TYPES)
     locked = _reading(1, "武昌区便民小卖部", "税控盘", LOCKED_TYPES)
     wrong_pin = classify.outcome_for(device_errors.PinRejected(2), "", None, JobStep.PRECHECK)
-    error = {"code": "D-101", "message_zh": wrong_pin.message_zh}
+    error = {
+        "code": "D-101",
+        "message_zh": wrong_pin.message_zh,
+        "message_en": wrong_pin.message_en,
+    }
+    pin = {"state": "rejected", "tries_left": 2}
+    # In the daemon's order (by URL): the home screen puts the locked one first.
     return {
         "devices": [
             _row("sim://a", cleared, last_success={"at": _ago(hours=2), "kind": "done"}),
             _row("sim://b", locked),
-            _row("sim://c", None, error=error),
+            _row("sim://c", None, error=error, pin=pin),
         ]
     }
 
 
 def outcome_done() -> dict[str, Any]:
     """Return the outcome of a successful clearing."""
-    return classify.done("661900000000", PERIOD, NEXT_LOCK, already=False, locked=False).to_json()
+    outcome = classify.done("661900000000", PERIOD, NEXT_LOCK, already=False, locked=False)
+    return {**outcome.to_json(), "at": _ago(seconds=5)}
 
 
 def outcome_declaration() -> dict[str, Any]:
     """Return the outcome of a clearing refused for a missing declaration."""
     exc = bureau.DeclarationMissing("no declaration")
     outcome = classify.outcome_for(exc, "661900000000", PERIOD, JobStep.CLEAR_REQUEST).to_json()
-    return {**outcome, "retry_at": _later(hours=1)}
+    return {**outcome, "at": _ago(minutes=2), "retry_at": _later(hours=1)}
 
 
 def outcome_network() -> dict[str, Any]:
     """Return the outcome of a clearing that could not reach the bureau."""
     exc = bureau.BureauUnavailable("down", bureau.CommunicationError("reset"), 5)
     outcome = classify.outcome_for(exc, "661900000000", PERIOD, JobStep.UPLOAD).to_json()
-    return {**outcome, "retry_at": _later(seconds=30)}
+    return {**outcome, "at": _ago(minutes=2), "retry_at": _later(minutes=1)}
 
 
 def outcome_wrong_pin() -> dict[str, Any]:
     """Return the outcome of a clearing stopped by a wrong device PIN."""
     exc = device_errors.PinRejected(2)
-    return classify.outcome_for(exc, "661900000000", None, JobStep.PRECHECK).to_json()
+    outcome = classify.outcome_for(exc, "661900000000", None, JobStep.PRECHECK).to_json()
+    return {**outcome, "at": _ago(minutes=7), "retry_at": None}
 
 
 def history_entries() -> list[dict[str, Any]]:
@@ -143,7 +161,10 @@ def history_entries() -> list[dict[str, Any]]:
     for back in range(13):
         year, month = divmod(2026 * 12 + 9 - back, 12)
         period = year * 100 + month + 1
-        moment = datetime(year, month + 1, 1) + timedelta(days=34)
+        # The newest attempt was this evening; earlier ones early in each month.
+        moment = datetime(year, month + 1, 1) + timedelta(days=34, hours=10, minutes=back * 7)
+        if back == 0:
+            moment = clock().china().replace(hour=19, minute=56, second=0, microsecond=0)
         lock = moment.date().replace(day=15) + timedelta(days=31)
         # One period still waits for its declaration: the shop sees it in the list.
         kind = "needs-human" if back == 5 else "done"
@@ -209,6 +230,7 @@ class Scene:
     prepare: Callable[[Board], None] | None = None
     connected: bool = True
     section: str = ""  # the technician screen's section
+    history: Callable[[], list[dict[str, Any]]] | None = None  # None: history_entries
 
 
 def _running(board: Board) -> None:
@@ -238,8 +260,25 @@ def _cleared(board: Board) -> None:
     state.row = {**state.row, "device": reading, "last_success": {"at": _ago(seconds=5)}}
 
 
+def _failed(make: Callable[[], dict[str, Any]], **row: Any) -> Callable[[Board], None]:
+    """Return a preparation: ``make``'s outcome as the last one ``status`` reports."""
+
+    def apply(board: Board) -> None:
+        state = board.devices["sim://shop"]
+        board.apply_status({"devices": [{**state.row, "last_outcome": make(), **row}]}, False)
+
+    return apply
+
+
+def _pin_row(tries: int) -> Callable[[Board], None]:
+    return _failed(outcome_wrong_pin, pin={"state": "rejected", "tries_left": tries})
+
+
 SCENES = (
     Scene("home", "home", one_device),
+    Scene("home-retry", "home", one_device, _failed(outcome_network, retry_in_s=60)),
+    Scene("home-wrong-pin", "home", one_device, _pin_row(2)),
+    Scene("home-cleared", "home", one_device, _cleared),
     Scene("home-several", "home", several_devices),
     Scene("home-no-device", "home", lambda: {"devices": []}),
     Scene("home-offline", "home", one_device, connected=False),
@@ -253,6 +292,8 @@ SCENES = (
     Scene("technician-backups", "technician", one_device, section="backups"),
     Scene("technician-logs", "technician", one_device, section="logs"),
     Scene("pin", "pin", one_device),
+    Scene("device-pin", "device_pin", one_device, _pin_row(1)),
+    Scene("history-empty", "history", one_device, history=list),
 )
 
 

@@ -8,8 +8,16 @@ from kivy.lang import Builder
 
 # Importing the modules registers their classes in Kivy's factory, which the rules look up.
 from kiosk_ui import root  # noqa: F401
-from kiosk_ui.screens import history, home, pin, progress, result, technician  # noqa: F401
-from kiosk_ui.widgets import buttons, card, header, icons, overlays, text  # noqa: F401
+from kiosk_ui.screens import (  # noqa: F401
+    device_pin,
+    history,
+    home,
+    pin,
+    progress,
+    result,
+    technician,
+)
+from kiosk_ui.widgets import buttons, card, header, icons, keypad, overlays, text  # noqa: F401
 
 HERE = Path(__file__).parent
 KV_FILES = (
@@ -21,6 +29,7 @@ KV_FILES = (
     "screens/history.kv",
     "screens/technician.kv",
     "screens/pin.kv",
+    "screens/device_pin.kv",
 )
 
 

@@ -13,7 +13,7 @@ from kivy.base import EventLoop
 from kivy.uix.widget import Widget
 
 from kiosk_ui.board import Board
-from kiosk_ui.gallery import Scene
+from kiosk_ui.gallery import GalleryLink, Scene, history_entries
 
 if TYPE_CHECKING:
     from kiosk_ui.app import KioskApp
@@ -43,8 +43,12 @@ def show_scene(app: KioskApp, scene: Scene, lang: str, size: tuple[int, int]) ->
     app.lang = lang
     devices = list(app.board.devices)
     app.follow_url = devices[0] if devices else None
+    if isinstance(app.link, GalleryLink):
+        app.link.answers["history"] = scene.history or history_entries
     if scene.screen == "pin":
         app.open_pin("operator")
+    elif scene.screen == "device_pin" and devices:
+        app.open_device_pin(devices[0], checked=True)
     else:
         app.go(scene.screen)
     if scene.section:

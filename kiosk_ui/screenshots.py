@@ -23,13 +23,17 @@ def main(argv: list[str]) -> int:
         boot.prepare(fullscreen=False, kivy_home=Path(home))
         boot.register_font(find_font())
         # Kivy may load only after prepare().
+        from appliance.clock import set_clock  # noqa: PLC0415
         from kiosk_ui.app import KioskApp  # noqa: PLC0415
         from kiosk_ui.catalog import LANGUAGES  # noqa: PLC0415
-        from kiosk_ui.gallery import SCENES, GalleryLink  # noqa: PLC0415
+        from kiosk_ui.gallery import SCENES, GalleryLink, gallery_clock  # noqa: PLC0415
         from kiosk_ui.layout_check import layout_problems  # noqa: PLC0415
         from kiosk_ui.render import RESOLUTIONS, save_png, show_scene  # noqa: PLC0415
         from kiosk_ui.settings import KioskSettings  # noqa: PLC0415
 
+        # The samples' times are relative to the clock: a fixed one gives the same pictures.
+        set_clock(gallery_clock())
+        boot.finish_frames_offscreen()
         settings = KioskSettings(socket=Path(home) / "none.sock", operator_pin="2580")
         app = KioskApp(settings, link_factory=lambda _listener: GalleryLink())
         app.root = app.build()

@@ -6,11 +6,12 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from kiosk_ui.catalog import tr
-from kiosk_ui.views import period_text, uptime_text
+from appliance.clock import clock
+from kiosk_ui.catalog import tr, tr_or
+from kiosk_ui.views import period_text, uptime_text, when_text
 
-# A log line on the screen is a summary; the full line stays in the daemon's journal.
-MAX_LOG_CHARS = 160
+# A log line on the screen wraps; past this it is a summary (the whole line stays in the journal).
+MAX_LOG_CHARS = 400
 _LOG_SKIP = {"at", "level", "logger", "msg", "event", "types", "label_en", "message_en"}
 
 
@@ -48,12 +49,20 @@ def overview_lines(
             lines.append(tr("tech.bureau_ok", lang, host=host, ms=bureau.get("ms", "?")))
         else:
             lines.append(tr("tech.bureau_down", lang, host=host, error=bureau.get("error", "?")))
-    broker = diagnostics.get("broker")
-    if not isinstance(broker, dict):
-        lines.append(tr("tech.broker_none", lang))
-    else:
-        lines.append(tr("tech.broker_ok" if broker.get("reachable") else "tech.broker_down", lang))
+    lines.append(_fleet_line(diagnostics, lang))
     return lines
+
+
+def _fleet_line(diagnostics: dict[str, Any], lang: str) -> str:
+    """Return the fleet broker's line: reachable or not, and when the box last published."""
+    fleet = diagnostics.get("fleet")
+    if not isinstance(fleet, dict):
+        fleet = diagnostics.get("broker")  # a daemon from before the fleet key
+    if not isinstance(fleet, dict):
+        return tr("tech.broker_none", lang)
+    line = tr("tech.broker_ok" if fleet.get("reachable") else "tech.broker_down", lang)
+    published = when_text(fleet.get("last_publish"), clock().now(), lang)
+    return tr("tech.broker_published", lang, line=line, when=published) if published else line
 
 
 def size_text(size: int) -> str:
@@ -90,20 +99,46 @@ def backup_lines(backups: list[dict[str, Any]], lang: str) -> list[str]:
     return lines
 
 
-def log_line(raw: str) -> str:
-    """Return a daemon log line (JSON) as "time level message key=value …", shortened."""
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool) and value != ""
+
+
+def log_line(raw: str, lang: str = "zh") -> str:
+    """Return a daemon log line (JSON) as a sentence: "10:00:04  上报汇总 35%  设备 6619…".
+
+    The words a person reads come first (a step's label, an outcome's message, in ``lang``),
+    then the identifying fields; the line wraps on the screen instead of being cut.
+    """
     try:
         record = json.loads(raw)
     except ValueError:
         record = None
     if not isinstance(record, dict):
-        return raw[:MAX_LOG_CHARS]
+        return _shorten(raw)
     at = str(record.get("at", ""))
-    when = at[11:19] if len(at) >= 19 else at
-    parts = [when, str(record.get("level", "")), str(record.get("msg", ""))]
+    parts = [at[11:19] if len(at) >= 19 else at]
+    level = str(record.get("level", "")).lower()
+    if level in ("warning", "error", "critical"):
+        parts.append(tr(f"log.{'error' if level == 'critical' else level}", lang))
+    said = [
+        record.get(key)
+        for key in (f"label_{lang}", f"message_{lang}", "label_zh", "message_zh", "msg")
+        if _scalar(record.get(key))
+    ]
+    parts.append(str(said[0]) if said else "")
+    if isinstance(record.get("progress"), int):
+        parts[-1] += f" {record['progress']}%"
     for key, value in record.items():
-        if key in _LOG_SKIP or value in (None, "", [], {}):
+        if key in _LOG_SKIP or key.startswith(("label_", "message_", "action_")):
             continue
-        parts.append(f"{key}={value}")
-    text = " ".join(p for p in parts if p)
+        if key == "progress" or not _scalar(value) or str(value) in parts[-1]:
+            continue
+        if key == "step" and said and said[0] != record.get("msg"):
+            continue  # the step's label says it
+        shown = tr_or(f"outcome.{value}", lang, str(value)) if key == "kind" else value
+        parts.append(f"{tr_or(f'log.key.{key}', lang, key)} {shown}")
+    return _shorten("  ".join(p for p in parts if p))
+
+
+def _shorten(text: str) -> str:
     return text if len(text) <= MAX_LOG_CHARS else text[: MAX_LOG_CHARS - 1] + "…"

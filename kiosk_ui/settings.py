@@ -8,6 +8,8 @@ so the kiosk starts even when the daemon's part of the file is being fixed. Exam
     idle_blank_minutes = 5       # 0: never blank the screen
     operator_pin = ""            # empty: the clear button needs no PIN
     technician_pin = "2580"
+    device_pin_by_operator = false  # true: the operator PIN (not the service PIN) guards device
+                                 # PIN entry from home; the service screen always offers it
     usb_dir = "/media/usb"       # where "export backups" writes
     fullscreen = true
     font = ""                    # a font file covering Chinese and Latin; empty: look for one
@@ -49,6 +51,7 @@ class KioskSettings:
     idle_blank_s: float = 300.0
     operator_pin: str | None = None
     technician_pin: str = DEFAULT_TECHNICIAN_PIN
+    device_pin_by_operator: bool = False
     usb_dir: Path = Path("/media/usb")
     fullscreen: bool = True
     font: Path | None = None
@@ -102,8 +105,10 @@ def parse(data: dict[str, Any], base: Path, socket: Path | None = None) -> Kiosk
     if technician is None:
         raise SettingsError("kiosk.technician_pin", "must not be empty")
     fullscreen = table.get("fullscreen", True)
-    if not isinstance(fullscreen, bool):
-        raise SettingsError("kiosk.fullscreen", "must be true or false")
+    by_operator = table.get("device_pin_by_operator", False)
+    for key, flag in (("fullscreen", fullscreen), ("device_pin_by_operator", by_operator)):
+        if not isinstance(flag, bool):
+            raise SettingsError(f"kiosk.{key}", "must be true or false")
     usb_dir = table.get("usb_dir", "/media/usb")
     font = table.get("font", "")
     for key, value in (("usb_dir", usb_dir), ("font", font)):
@@ -115,6 +120,7 @@ def parse(data: dict[str, Any], base: Path, socket: Path | None = None) -> Kiosk
         idle_blank_s=float(idle) * 60,
         operator_pin=_pin(table.get("operator_pin", ""), "kiosk.operator_pin"),
         technician_pin=technician,
+        device_pin_by_operator=by_operator,
         usb_dir=base / usb_dir,
         fullscreen=fullscreen,
         font=base / font if font else None,

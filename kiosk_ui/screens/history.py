@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -10,6 +9,7 @@ from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from appliance.api.errors import ApiError
+from appliance.clock import clock
 from kiosk_ui.catalog import tr
 from kiosk_ui.screens.base import KioskScreen
 from kiosk_ui.views import HistoryRow, history_rows
@@ -118,7 +118,7 @@ class HistoryScreen(KioskScreen):
             )
             rows: list[HistoryRow] = []
         else:
-            rows = history_rows(self._entries, lang, datetime.now())
+            rows = history_rows(self._entries, lang, clock().now())
             self.message = "" if rows else tr("history.empty", lang)
         table = self.ids.rows
         while len(table.children) < len(rows):
@@ -128,4 +128,5 @@ class HistoryScreen(KioskScreen):
         for line, row in zip(reversed(table.children), rows, strict=True):
             line.period, line.kind, line.outcome = row.period, row.kind, row.outcome
             line.when, line.lock = row.when, row.lock
-        show_only(self.ids.body, [self.ids.head, self.ids.scroller] if rows else [self.ids.note])
+        ids = self.ids
+        show_only(ids.body, [ids.head, ids.scroller] if rows else [ids.note_box])

@@ -18,8 +18,12 @@ EMPTY = "○"
 class PinScreen(KioskScreen):
     """Collects digits and asks the purpose's gate; the app says what an accepted PIN opens."""
 
-    purpose = StringProperty("technician")  # or "operator" (set only with an operator PIN)
+    # "technician", "operator" (only with an operator PIN), or "device": the guard in front of
+    # the device PIN screen (the technician's PIN, or the operator's where the settings say so).
+    purpose = StringProperty("technician")
     entry = StringProperty("")
+    title = StringProperty("")
+    prompt = StringProperty("")
     dots = StringProperty("")
     message = StringProperty("")
     locked = BooleanProperty(False)
@@ -34,7 +38,7 @@ class PinScreen(KioskScreen):
 
     def gate(self) -> PinGate:
         """Return the gate of the current purpose."""
-        return self.kiosk.pin_gates[self.purpose]
+        return self.kiosk.gate_for(self.purpose)
 
     def press(self, digit: str) -> None:
         """Add one digit."""
@@ -64,6 +68,13 @@ class PinScreen(KioskScreen):
     def refresh(self) -> None:
         """Show the dots and, while locked, the time left."""
         lang = self.kiosk.lang
+        if self.purpose == "device":
+            by_operator = self.gate() is self.kiosk.pin_gates.get("operator")
+            guard = "operator" if by_operator else "technician"
+            self.title = tr("pin.device_title", lang)
+            self.prompt = tr(f"pin.{guard}_first", lang)
+        else:
+            self.title = self.prompt = tr(f"pin.{self.purpose}", lang)
         remaining = self.gate().locked_for()
         self.locked = remaining > 0
         if self.locked:

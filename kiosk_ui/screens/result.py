@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from kivy.properties import StringProperty
 
+from appliance.clock import clock
 from kiosk_ui.screens.base import KioskScreen
 from kiosk_ui.views import result_view
 from kiosk_ui.widgets.layout import show_only
@@ -23,6 +22,7 @@ class ResultScreen(KioskScreen):
     todo = StringProperty("")
     code_line = StringProperty("")
     auto_line = StringProperty("")
+    ok_text = StringProperty("")
 
     def refresh(self) -> None:
         """Show the followed device's last outcome."""
@@ -30,7 +30,7 @@ class ResultScreen(KioskScreen):
         state = app.followed()
         if state is None:
             return
-        view = result_view(state, app.lang, datetime.now())
+        view = result_view(state, app.lang, clock().now())
         self.tone = view.tone
         self.title = view.title
         self.device = view.device
@@ -40,6 +40,7 @@ class ResultScreen(KioskScreen):
         self.todo = view.todo
         self.code_line = view.code_line
         self.auto_line = view.auto_line
+        self.ok_text = view.ok_text
         ids = self.ids
         # A success leads with the new lock date; a failure with what happened and what to do.
         explain = [ids.what_head, ids.what, ids.todo_head, ids.todo, ids.code, ids.auto]
@@ -49,4 +50,15 @@ class ResultScreen(KioskScreen):
         else:
             show_only(ids.lead, [ids.banner, ids.big_label])
             show_only(ids.detail, explain)
-        show_only(ids.actions, [ids.retry, ids.ok] if view.retry else [ids.ok])
+        actions = [ids.ok]
+        if view.retry:
+            actions.insert(0, ids.retry)
+        if view.enter_pin:
+            actions.insert(0, ids.enter_pin)
+        show_only(ids.actions, actions)
+
+    def enter_pin(self) -> None:
+        """Open device PIN entry for the followed device (behind the guard PIN)."""
+        state = self.kiosk.followed()
+        if state is not None:
+            self.kiosk.open_device_pin(state.url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import kivy
@@ -13,13 +14,22 @@ from kivy.uix.recycleview import RecycleView
 from appliance.api.errors import ApiError
 from kiosk_ui import theme
 from kiosk_ui.catalog import tr
+from kiosk_ui.pin_views import device_pin_view
 from kiosk_ui.screens.base import KioskScreen
 from kiosk_ui.service_views import backup_lines, log_line, overview_lines
+from kiosk_ui.typeset import wrap
+from kiosk_ui.views import by_urgency
+from kiosk_ui.widgets.buttons import KButton
 from kiosk_ui.widgets.layout import show_only
 from kiosk_ui.widgets.text import KLabel
 
-SECTIONS = ("overview", "backups", "logs", "language")
+SECTIONS = ("overview", "backups", "logs", "devices", "language")
 LOG_LINES = 200
+
+
+def _width_of(core: CoreLabel, text: str) -> float:
+    width: float = core.get_extents(text)[0]
+    return width
 
 
 class LogView(RecycleView):
@@ -44,7 +54,10 @@ class LogView(RecycleView):
         for text in self.lines:
             key = (text, width, font_size)
             if key not in self._heights:
-                measure = CoreLabel(text=text, font_size=font_size, text_size=(width, None))
+                measure = CoreLabel(font_size=font_size)
+                # Measured as the row will draw it: with the typeset line breaks.
+                measure.text = wrap(text, width, partial(_width_of, measure))
+                measure.usersize = (width, None)
                 measure.refresh()
                 self._heights[key] = measure.content_height + dp(6) * scale
             heights[key] = self._heights[key]
@@ -65,6 +78,8 @@ class TechnicianScreen(KioskScreen):
         self._diagnostics: dict[str, Any] | None = None
         self._backups: list[dict[str, Any]] = []
         self._logs: list[str] = []
+        self._raw_logs: list[str] = []
+        self._shown_rows: list[tuple[str, str, bool]] = []
 
     def on_pre_enter(self, *args: Any) -> None:
         """Read everything afresh each time the screen opens."""
@@ -106,10 +121,37 @@ class TechnicianScreen(KioskScreen):
         self._fill(ids.overview_lines, lines)
         backups = backup_lines(self._backups, lang)
         self._fill(ids.backup_lines, backups or [tr("tech.backups_empty", lang)])
+        self._logs = [log_line(line, lang) for line in self._raw_logs]
         ids.section_logs.lines = self._logs or [tr("tech.logs_empty", lang)]
+        self._device_rows(lang)
         for name in SECTIONS:
             ids[f"tab_{name}"].style = "primary" if name == self.section else "secondary"
         show_only(ids.content, [ids[f"section_{self.section}"]])
+
+    def _device_rows(self, lang: str) -> None:
+        """One line per plugged-in device with its PIN's state, and a button to enter it."""
+        rows = []
+        for state in by_urgency(self.kiosk.board.present()):
+            view = device_pin_view(state, lang, None)
+            state_text = " ".join(t for t in (view.state_line, view.tries_line) if t)
+            line = tr("tech.device_pin_row", lang, device=view.device, state=state_text)
+            rows.append((line, state.url, view.locked))
+        if rows == self._shown_rows and self.ids.device_rows.children:
+            return  # unchanged: keep the widgets (refresh runs every second)
+        self._shown_rows = rows
+        box = self.ids.device_rows
+        box.clear_widgets()
+        if not rows:
+            box.add_widget(KLabel(text=tr("tech.no_devices", lang)))
+        for line, url, locked in rows:
+            box.add_widget(KLabel(text=line))
+            if not locked:
+                button = KButton(text=tr("home.enter_pin", lang))
+                button.bind(on_release=lambda _b, target=url: self._enter_pin(target))
+                box.add_widget(button)
+
+    def _enter_pin(self, url: str) -> None:
+        self.kiosk.open_device_pin(url, checked=True)  # the service PIN was entered already
 
     @staticmethod
     def _fill(box: Any, lines: list[str]) -> None:
@@ -134,7 +176,7 @@ class TechnicianScreen(KioskScreen):
     def _got_logs(self, result: Any) -> None:
         lines = [str(line) for line in result] if isinstance(result, list) else []
         # Newest first: the technician wants what just happened.
-        self._logs = [log_line(line) for line in reversed(lines)]
+        self._raw_logs = list(reversed(lines))
         self.refresh()
 
     def _message(self, error: ApiError) -> str:

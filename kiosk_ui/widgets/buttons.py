@@ -6,9 +6,9 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, OptionProperty
 from kivy.uix.behaviors import ButtonBehavior
-from kivy.uix.label import Label
 
 from kiosk_ui import theme
+from kiosk_ui.widgets.text import Typeset
 
 # style: (fill, fill while pressed, text)
 _PAINT = {
@@ -19,7 +19,7 @@ _PAINT = {
 }
 
 
-class KButton(ButtonBehavior, Label):
+class KButton(ButtonBehavior, Typeset):
     """A touch button; ``style`` picks its colours, pressing darkens it at once.
 
     Subclasses change ``min_dp`` and ``wrap`` rather than re-binding height or text_size in a

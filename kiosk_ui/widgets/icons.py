@@ -149,8 +149,11 @@ class PlugPicture(Widget):
             RoundedRectangle(pos=(x0, y0), size=(unit * 0.95, unit), radius=[unit * 0.08])
             Color(*theme.stage_background("cleared"))
             Rectangle(pos=(x0 + unit * 0.1, y0 + unit * 0.35), size=(unit * 0.75, unit * 0.5))
-            Color(*theme.SURFACE)
-            Rectangle(pos=(x0 + unit * 0.95, y0 + unit * 0.12), size=(unit * 0.05, unit * 0.16))
+            # The port sticks out of the box's side in the box's colour, its opening dark.
+            Color(*theme.HEADER)
+            Rectangle(pos=(x0 + unit * 0.94, y0 + unit * 0.09), size=(unit * 0.07, unit * 0.22))
+            Color(*theme.BLANK)
+            Rectangle(pos=(x0 + unit * 0.965, y0 + unit * 0.13), size=(unit * 0.045, unit * 0.14))
             # The UKey: cap, body and metal plug, pointing left at the port.
             Color(*theme.PRIMARY)
             RoundedRectangle(

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ["bench.bureau", "--clients", "1", "--taxpayers", "3", "--calls", "3"],
         ["bench.fleet_box", "--messages", "4"],
         ["bench.fleet", "--boxes", "10", "--seconds", "2", "--processes", "1"],
+        ["bench.kiosk_soak", "--changes", "30", "--samples", "3"],
     ],
     ids=lambda args: args[0],
 )

@@ -88,9 +88,12 @@ def test_devices_the_daemon_no_longer_lists_are_dropped() -> None:
 
 
 def test_coming_back_mid_job_counts_from_when_the_job_began() -> None:
-    from datetime import datetime, timedelta  # noqa: PLC0415
+    from datetime import timedelta  # noqa: PLC0415
 
-    began = (datetime.now() - timedelta(seconds=42)).isoformat(timespec="seconds")
+    from appliance.clock import clock  # noqa: PLC0415
+
+    # With its offset, as the daemon writes it: read right whatever the system's time zone.
+    began = (clock().now() - timedelta(seconds=42)).isoformat(timespec="seconds")
     busy = one_device()
     progress = {**_step("upload", 35), "started_at": began}
     busy["devices"][0].update(busy=True, clearing=True, progress=progress)

@@ -147,7 +147,10 @@ def test_a_missing_declaration_says_to_file_it(app: KioskApp, demo: Demo) -> Non
 @pytest.mark.parametrize("demo", ["wrong-pin"], indirect=True)
 def test_a_wrong_pin_is_never_offered_a_retry(app: KioskApp, demo: Demo) -> None:
     _attach(app, demo)
-    _clear_and_follow(app)
+    # The daemon's reading already met the wrong PIN: home offers PIN entry, not a clear.
+    assert app.root.ids.screens.get_screen("home").ids.big.text == tr("home.enter_pin", "zh")
+    app.press_clear(app.board.present()[0].url)
+    pump_until("the result screen", lambda: app.current_screen().name == "result", JOB_TIMEOUT_S)
     result = app.current_screen()
     assert "设备密码（PIN）错误" in result.what
     assert result.code_line == tr("result.code", "zh", code="D-101")
