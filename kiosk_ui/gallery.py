@@ -10,12 +10,13 @@ the app only ever learns its state from the daemon.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from appliance.bureau import errors as bureau
 from appliance.clearing import classify
+from appliance.clearing.outcomes import Outcome
 from appliance.clearing.steps import JobStep
 from appliance.clock import DEFAULT_ZONE, FixedClock, clock, zone_named
 from appliance.devices import errors as device_errors
@@ -128,30 +129,35 @@ def several_devices() -> dict[str, Any]:
     }
 
 
+def _said(outcome: Outcome) -> dict[str, Any]:
+    """Return ``outcome`` as the daemon sends it: with whether a tap can help."""
+    return replace(outcome, retry_helps=classify.retry_helps(outcome)).to_json()
+
+
 def outcome_done() -> dict[str, Any]:
     """Return the outcome of a successful clearing."""
     outcome = classify.done("661900000000", PERIOD, NEXT_LOCK, already=False, locked=False)
-    return {**outcome.to_json(), "at": _ago(seconds=5)}
+    return {**_said(outcome), "at": _ago(seconds=5)}
 
 
 def outcome_declaration() -> dict[str, Any]:
     """Return the outcome of a clearing refused for a missing declaration."""
     exc = bureau.DeclarationMissing("no declaration")
-    outcome = classify.outcome_for(exc, "661900000000", PERIOD, JobStep.CLEAR_REQUEST).to_json()
+    outcome = _said(classify.outcome_for(exc, "661900000000", PERIOD, JobStep.CLEAR_REQUEST))
     return {**outcome, "at": _ago(minutes=2), "retry_at": _later(hours=1)}
 
 
 def outcome_network() -> dict[str, Any]:
     """Return the outcome of a clearing that could not reach the bureau."""
     exc = bureau.BureauUnavailable("down", bureau.CommunicationError("reset"), 5)
-    outcome = classify.outcome_for(exc, "661900000000", PERIOD, JobStep.UPLOAD).to_json()
+    outcome = _said(classify.outcome_for(exc, "661900000000", PERIOD, JobStep.UPLOAD))
     return {**outcome, "at": _ago(minutes=2), "retry_at": _later(minutes=1)}
 
 
 def outcome_wrong_pin() -> dict[str, Any]:
     """Return the outcome of a clearing stopped by a wrong device PIN."""
     exc = device_errors.PinRejected(2)
-    outcome = classify.outcome_for(exc, "661900000000", None, JobStep.PRECHECK).to_json()
+    outcome = _said(classify.outcome_for(exc, "661900000000", None, JobStep.PRECHECK))
     return {**outcome, "at": _ago(minutes=7), "retry_at": None}
 
 

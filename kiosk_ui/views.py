@@ -14,7 +14,6 @@ from appliance.clearing.steps import JobStep
 from appliance.clock import clock
 from kiosk_ui.board import DeviceState
 from kiosk_ui.catalog import pick, tr, tr_or
-from kiosk_ui.retry import retry_helps
 
 # Stages a card can show, each with a colour and an icon (theme.STAGE_COLOURS, widgets/icons).
 CLEARED = "cleared"
@@ -217,11 +216,12 @@ def pin_problem(state: DeviceState) -> str:
 
 
 def outcome_retry_helps(outcome: dict[str, Any]) -> bool:
-    """Tell whether a "try again now" tap can help after ``outcome`` (the daemon says so)."""
-    helps = outcome.get("retry_helps")
-    if isinstance(helps, bool):
-        return helps
-    return retry_helps(outcome)  # a daemon from before the outcome said it
+    """Tell whether a "try again now" tap can help after ``outcome``: the daemon says so.
+
+    The daemon's classifier is the one place that knows which failures a person can fix on the
+    spot; the kiosk never keeps its own list of codes.
+    """
+    return outcome.get("retry_helps") is True
 
 
 def _action(state: DeviceState, stage: str, lang: str) -> tuple[str, str]:

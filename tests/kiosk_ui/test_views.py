@@ -19,12 +19,12 @@ from kiosk_ui.gallery import (
     outcome_wrong_pin,
     several_devices,
 )
-from kiosk_ui.retry import retry_helps
 from kiosk_ui.service_views import backup_lines, log_line, overview_lines
 from kiosk_ui.views import (
     card_view,
     elapsed_text,
     history_rows,
+    outcome_retry_helps,
     period_text,
     progress_view,
     result_view,
@@ -109,13 +109,10 @@ def test_the_daemon_says_whether_a_retry_helps() -> None:
     assert not result_view(_with(pin), "zh", NOW).retry  # never a retry button on a PIN
 
 
-def test_retry_only_where_it_helps() -> None:
-    assert retry_helps({"kind": "retry-later", "code": "B-007"})
-    assert retry_helps({"kind": "needs-human", "code": "B-402"})
-    for code in ("D-101", "D-102", "D-206", "D-207", "B-102", "J-301"):
-        assert not retry_helps({"kind": "needs-human", "code": code}), code
-    assert not retry_helps({"kind": "retry-later", "code": "D-101"})
-    assert not retry_helps({"kind": "done", "code": "J-000"})
+def test_retry_only_where_the_daemon_says_it_helps() -> None:
+    assert outcome_retry_helps({"kind": "retry-later", "code": "B-007", "retry_helps": True})
+    assert not outcome_retry_helps({"kind": "retry-later", "code": "B-007", "retry_helps": False})
+    assert not outcome_retry_helps({"kind": "needs-human", "code": "B-402"})  # not said: no
 
 
 def test_progress_names_every_step_and_the_current_one() -> None:
