@@ -151,10 +151,19 @@ class DaemonConfig:
         return self.bureau
 
 
-def _suggest(key: str, known: frozenset[str]) -> str:
+def _closest(key: str, known: frozenset[str]) -> str | None:
+    """Return the known key ``key`` was most likely meant to be (a typo, or a part of it)."""
     close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     if close:
-        return f"; did you mean '{close[0]}'?"
+        return close[0]
+    partial = sorted(k for k in known if key and (k.startswith(key) or key.startswith(k)))
+    return partial[0] if partial else None
+
+
+def _suggest(key: str, known: frozenset[str]) -> str:
+    close = _closest(key, known)
+    if close:
+        return f"; did you mean '{close}'?"
     return f"; known here: {', '.join(sorted(known))}"
 
 
@@ -168,8 +177,8 @@ def _check_keys(data: dict[str, Any], table: str, where: str) -> None:
         if key not in known:
             kind = "table" if isinstance(value, dict) else "key"
             hint = _suggest(key, known)
-            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-            hint_zh = f"；是不是想写 {close[0]}？" if close else ""
+            close = _closest(key, known)
+            hint_zh = f"；是不是想写 {close}？" if close else ""
             raise ConfigError(
                 f"{where}{key}",
                 f"is not a {kind} this box knows{hint}",

@@ -141,3 +141,127 @@ def test_daemon_with_a_bad_config_says_one_sentence(tmp_path: Path) -> None:
     assert "schedule.policy" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "words"),
+    [
+        # A typo in a table or key name must not silently fall back to a default.
+        (("[schedule]", "[shedule]"), "shedule", "did you mean 'schedule'"),
+        (('policy = "button-only"', 'polcy = "button-only"'), "schedule.polcy", "'policy'"),
+        (("[api]", "[api]\nsockett = 'x'"), "api.sockett", "'socket'"),
+        (('mode = "0660"', 'mode = "0660"\ngroup = 1000'), "api.group", "a string"),
+        (('mode = "0660"', 'mode = "0660"\ngroup = "nosuchgroup"'), "api.group", "no group"),
+        (('socket = "api.sock"', 'socket = "' + "s" * 120 + '.sock"'), "api.socket", "107"),
+        (('url = "sim://needs-clearing"', 'url = "usb://zzzz"'), "device[2].url", "VID:PID"),
+        (('url = "sim://needs-clearing"', 'url = "usb:/1432:07d0"'), "device[2].url", "usb://"),
+        (('url = "sim://needs-clearing"', 'url = "replay://gone.jsonl"'), "device[2].url", "gone"),
+        (
+            ('url = "sim://needs-clearing"', 'url = "usb://1432:07d0?color=red"'),
+            "device[2].url",
+            "color",
+        ),
+        (("[[device]]", '[[device]]\npin = "1234"'), "device[1].pin", "'pin_file'"),
+        (('data_dir = "data"', 'data_dir = "data"\ntime_zone = "Mars/Base"'), "time_zone", "Mars"),
+        (('data_dir = "data"', 'data_dir = "data"\nlanguage = "fr"'), "language", "'zh'"),
+    ],
+)
+def test_a_mistake_is_one_sentence_naming_the_key(
+    tmp_path: Path, change: tuple[str, str], key: str, words: str
+) -> None:
+    assert change[0] in GOOD
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, GOOD.replace(*change, 1)))
+    assert caught.value.key == key
+    assert words in caught.value.problem
+
+
+def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "data").write_text("not a folder")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, GOOD))
+    assert caught.value.key == "data_dir"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[shedule]\npolicy = 'button-only'\n",
+        "[api]\ngroup = 'nosuchgroup'\n",
+        "[api]\nsocket = '/" + "x" * 200 + "'\n",
+        "data_dir = 'qingka.toml'\n",
+        "[[device]]\nurl = 'usb://zzzz'\n",
+    ],
+)
+def test_every_command_says_it_in_a_sentence_and_exits_2(tmp_path: Path, body: str) -> None:
+    path = write(tmp_path, body)
+    for command in (["daemon"], ["clear"], ["status"]):
+        result = subprocess.run(
+            [str(QINGKA), *command, "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "QINGKA_LANG": "en", "QINGKA_API_SOCKET": str(tmp_path / "no")},
+            check=False,
+        )
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    check = subprocess.run(
+        [str(QINGKA), "config", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert check.returncode == 2
+    assert "配置有误" in check.stderr
+
+
+def test_the_shipped_example_is_a_good_configuration(tmp_path: Path) -> None:
+    example = subprocess.run(
+        [str(QINGKA), "config", "example"], capture_output=True, text=True, check=True
+    ).stdout
+    for name in ("bureau-ca.pem",):
+        (tmp_path / name).write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "bureau-public-key.hex").write_text(KEY)
+    (tmp_path / "bureau-endpoints.json").write_text('{"42": "https://bureau.example/hubei"}')
+    example = example.replace('group = "qingka"', 'group = "root"')
+    example = example.replace('"/var/lib/qingka"', '"data"').replace(
+        '"/run/qingka/api.sock"', '"api.sock"'
+    )
+    path = tmp_path / "qingka.toml"
+    path.write_text(example)
+    config = load_config(path)
+    assert config.devices[0].expected_taxpayer == "91420103MA0000000A"
+    check = subprocess.run(
+        [str(QINGKA), "config", "check", str(path)], capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stderr
+    assert "配置正确" in check.stdout
+
+
+def test_reading_the_configuration_loads_no_scheduler_or_simulator() -> None:
+    code = (
+        "import sys; import appliance.daemon.config; "
+        "print(sorted(m for m in sys.modules if m.startswith(('simulators', 'kivy', 'paho')) "
+        "or m == 'appliance.clearing.engine'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["daemon", "status", "clear", "history", "device-info"])
+def test_a_command_loads_only_what_it_needs(command: str) -> None:
+    code = (
+        "import sys; from appliance.cli.main import build_parser; "
+        f"build_parser([{command!r}, '--help']); "
+        "print(sorted(m for m in sys.modules if m.startswith(('simulators', 'kivy', 'paho', "
+        "'prometheus_client', 'psycopg', 'provisioning'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

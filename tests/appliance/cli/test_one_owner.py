@@ -1,0 +1,148 @@
+"""One process owns the box: the commands go through the daemon, or refuse in a sentence.
+
+Also what a person running ``qingka clear`` is told when the daemon dies under it: the request
+was journaled, so it runs after the restart and the command reports how it ended.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.api.client import ApiClient
+from simulators.bureau import BureauProcess
+from tests.appliance.daemon.service_rig import DaemonRig
+from tests.simulators.bureau.fixtures import _scenario_restored, bureau
+
+__all__ = ["_scenario_restored", "bureau"]
+
+QINGKA = Path(sys.executable).parent / "qingka"
+_indices = itertools.count(9000)
+
+
+def qingka(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(QINGKA), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "QINGKA_LANG": "zh"},
+        check=False,
+    )
+
+
+@pytest.fixture
+def rig(tmp_path: Path, bureau: BureauProcess) -> Iterator[Any]:
+    made: list[DaemonRig] = []
+
+    def make(scenario: str = "needs-clearing", latency: str = "0") -> DaemonRig:
+        folder = tmp_path / f"o{len(made)}"
+        folder.mkdir()
+        built = DaemonRig(folder, bureau, next(_indices), scenario, latency)
+        made.append(built)
+        return built
+
+    yield make
+    for built in made:
+        built.close()
+
+
+def test_a_command_beside_an_unreachable_daemon_refuses_and_touches_nothing(rig: Any) -> None:
+    r = rig()
+    r.start()
+    deadline = time.monotonic() + 30
+    while not (r.folder / "device.json").exists():  # the daemon's first reading made it
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    device_before = (r.folder / "device.json").read_text()
+    nowhere = str(r.folder / "nowhere.sock")  # the daemon cannot be reached there
+    for command in (["clear"], ["status"], ["device-info", r.url]):
+        result = qingka(*command, "--config", str(r.config), "--socket", nowhere)
+        assert result.returncode == 5, (command, result.stdout, result.stderr)
+        assert "另一个清卡程序" in result.stderr
+        assert str(r.proc.pid) in result.stderr
+        assert "Traceback" not in result.stderr
+    assert (r.folder / "device.json").read_text() == device_before
+    assert r.bureau.admin.state(r.taxpayer.taxpayer_id)["uploads"] == []
+    assert r.stop() == 0
+
+
+def test_status_has_one_shape_with_and_without_the_daemon(rig: Any) -> None:
+    r = rig()
+    here = json.loads(qingka("status", "--config", str(r.config), "--json").stdout)
+    r.start()
+    there = json.loads(qingka("status", "--config", str(r.config), "--json").stdout)
+    assert here["daemon"] is False and there["daemon"] is True
+    assert set(there) - set(here) == {"uptime_s"}
+    assert set(here) <= set(there)
+    assert set(here["devices"][0]) == set(there["devices"][0])
+    assert here["devices"][0]["device"] == there["devices"][0]["device"]
+    assert r.stop() == 0
+
+
+def test_a_tap_survives_a_daemon_killed_right_after_acknowledging_it(rig: Any) -> None:
+    r = rig(latency="1")
+    r.start()
+    with ApiClient(r.socket) as client:
+        assert client.call("clear", device=r.url)["queued"] == [r.url]
+    r.proc.send_signal(signal.SIGKILL)  # before the job could journal anything, most likely
+    r.proc.wait()
+    r.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with ApiClient(r.socket) as client:
+            last = client.call("status")["devices"][0]["last_outcome"]
+        if last and last["kind"] == "done":
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"the tap was lost; log:\n{r.log()}")
+    assert r.bureau.admin.state(r.taxpayer.taxpayer_id)["clearings"] == 1
+    assert r.stop() == 0
+
+
+def test_clear_follows_the_request_across_a_daemon_restart(rig: Any) -> None:
+    r = rig(latency="1")
+    r.start()
+    follower = subprocess.Popen(
+        [str(QINGKA), "clear", "--config", str(r.config), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Wait until the daemon has the request, then kill it.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and '"clear"' not in r.log():
+        with ApiClient(r.socket) as client:
+            if client.call("status")["devices"][0]["clearing"]:
+                break
+        time.sleep(0.05)
+    r.proc.send_signal(signal.SIGKILL)
+    r.proc.wait()
+    r.start()
+    out, err = follower.communicate(timeout=120)
+    assert follower.returncode == 0, (out, err)
+    assert json.loads(out)[0]["kind"] == "done"
+    assert r.stop() == 0
+
+
+def test_a_busy_device_ends_the_command_with_retry_later(rig: Any) -> None:
+    r = rig("busy")
+    result = qingka("clear", "--config", str(r.config), "--json", timeout=60)
+    assert result.returncode == 20, result.stderr
+    assert json.loads(result.stdout)[0]["code"] == "D-003"
+    r.start()
+    through = qingka("clear", "--config", str(r.config), "--json", timeout=60)
+    assert through.returncode == 20, through.stderr
+    assert json.loads(through.stdout)[0]["code"] == "D-003"
+    assert r.stop() == 0
