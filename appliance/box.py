@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +109,6 @@ class Box:
         emit: Emit | None = None,
         opener: Opener = open_device,
         policy: str | None = None,
-        discover: Callable[[], list[str]] | None = None,
     ) -> None:
         self.config = config
         set_zone(config.time_zone)
@@ -134,7 +132,6 @@ class Box:
             calendar=config.calendar,
             policy=policy or config.policy,
             check_interval_s=config.check_interval_s,
-            discover=discover,
             discovered_pin=config.default_pin,
         )
 

@@ -130,7 +130,6 @@ class Engine:
         calendar: FilingCalendar | None = None,
         policy: str = POLICY_AUTO,
         check_interval_s: float = 900.0,
-        discover: Callable[[], list[str]] | None = None,
         discovered_pin: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -143,7 +142,6 @@ class Engine:
         self.calendar = calendar or default_calendar()
         self.policy = policy
         self.check_interval_s = check_interval_s
-        self.discover = discover
         self.discovered_pin = discovered_pin
         self.monotonic = monotonic
         self.stop_event = threading.Event()
@@ -168,8 +166,6 @@ class Engine:
         """Decide what is due and start it; returns at once."""
         if self.stop_event.is_set():
             return
-        if self.discover is not None:
-            self._discover()
         now = self.monotonic()
         with self._lock:
             for slot in self.slots.values():
@@ -182,7 +178,7 @@ class Engine:
                     self._start(slot, run_job, requested=slot.clear_requested)
 
     def plugged(self, urls: list[str]) -> None:
-        """Take note of the devices plugged in now (from udev or a bus scan)."""
+        """Take note of the devices plugged in now (from udev events; any thread)."""
         with self._lock:
             for url in set(urls) - set(self.slots):
                 slot = self._add_slot(DeviceSpec(url, self.discovered_pin or ""))
@@ -194,14 +190,6 @@ class Engine:
                     slot.present = False
                     slot.next_check = self.monotonic() + ABSENT_RECHECK_S
                     self.emit({"event": "device", "url": url, "present": False})
-
-    def _discover(self) -> None:
-        try:
-            urls = list(self.discover() if self.discover else [])
-        except Exception:  # noqa: BLE001 - a USB enumeration hiccup must not stop the loop
-            _log.exception("USB discovery failed")
-            return
-        self.plugged(urls)
 
     def _start(self, slot: Slot, run_job: bool, requested: bool, verify_only: bool = False) -> None:
         slot.busy = True

@@ -26,8 +26,7 @@ from appliance.daemon.config import DaemonConfig
 from appliance.daemon.logs import RECENT_LINES
 from appliance.daemon.notify import Notifier
 from appliance.devices.errors import DeviceError
-from appliance.devices.ids import lookup
-from appliance.devices.usb_pipe import describe, find_devices
+from appliance.devices.watch import UsbWatcher, udev_source
 from appliance.storage.errors import StorageError
 
 if TYPE_CHECKING:
@@ -41,17 +40,6 @@ STOP_TIMEOUT_S = 60.0
 PRUNE_INTERVAL_S = 24 * 3600.0
 
 
-def discover_usb() -> list[str]:
-    """Return the URLs of the known tax devices plugged in."""
-    urls = []
-    for dev in find_devices():
-        desc = describe(dev)
-        if lookup(desc.vid, desc.pid, desc.manufacturer) is not None:
-            suffix = f"?serial={desc.serial}" if desc.serial else ""
-            urls.append(f"usb://{desc.vid_pid}{suffix}")
-    return urls
-
-
 class Daemon:
     """Everything the running box holds."""
 
@@ -61,17 +49,19 @@ class Daemon:
         config.bureau_config()  # a box that cannot reach the bureau does not start
         # Owning the box (its data directory) for as long as the daemon lives: no second
         # process clears, reads or verifies a PIN on its devices meanwhile.
-        self.box = Box(
-            config,
-            emit=self._emit,
-            discover=discover_usb if config.usb_auto_discover else None,
-        )
+        self.box = Box(config, emit=self._emit)
         self.journal = self.box.journal
         self.backups = self.box.backups
         self.engine = self.box.engine
         self.server = ApiServer(config.api_socket, mode=config.api_mode, group=config.api_group)
         self.notifier = Notifier.from_env()
         self.started = time.monotonic()
+        # Plug-ins come from udev events on a thread of their own, never from the loop.
+        self.watcher = (
+            UsbWatcher(self.engine.plugged, source=udev_source())
+            if config.usb_auto_discover
+            else None
+        )
         self._register()
         # -- fleet (MQTT), only when [fleet] is configured: appliance/health/bridge.py --------
         if config.fleet is not None:
@@ -216,6 +206,8 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await self.server.start()
+        if self.watcher is not None:
+            self.watcher.start()
         self.notifier.ready()
         self.notifier.status("serving")
         _log.info("ready", extra={"fields": {"socket": str(self.config.api_socket)}})
@@ -234,6 +226,8 @@ class Daemon:
         finally:
             self.notifier.stopping()
             _log.info("stopping")
+            if self.watcher is not None:
+                await asyncio.to_thread(self.watcher.stop)
             await asyncio.to_thread(self.engine.stop, STOP_TIMEOUT_S)
             await self.server.close()
             if self.fleet is not None:
