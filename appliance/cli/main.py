@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "appliance.cli.demo",
     "appliance.cli.sim",
     "appliance.cli.kiosk",
+    "appliance.cli.update",
+    "appliance.cli.system",
 )
 
 
