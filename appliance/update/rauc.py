@@ -31,6 +31,7 @@ from appliance.update.versions import parse_version
 
 SYSTEM_CONF = Path("/etc/rauc/system.conf")
 RAUC_ENV = "QINGKA_RAUC"
+CONF_ENV = "QINGKA_RAUC_CONF"
 # RAUC's answers are a few KiB of JSON or text; more means something is wrong.
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_CONF_BYTES = 64 * 1024
@@ -50,6 +51,8 @@ _FAILURES: tuple[tuple[str, type[UpdateError]], ...] = (
     ("signature verification failed", SignatureUntrusted),
     ("Compatible mismatch", Incompatible),
     ("older than", VersionTooOld),
+    # The box's pre-install handler (``qingka update check-bundle``) checks only the version.
+    ("Pre-install handler", VersionTooOld),
     ("Already processing", UpdateBusy),
     ("was not provided by any .service", UpdateUnavailable),
     ("Could not connect", UpdateUnavailable),
@@ -68,6 +71,11 @@ def classify(output: str) -> UpdateError:
         if phrase.lower() in output.lower():
             return kind(detail)
     return InstallFailed(detail)
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -92,10 +100,13 @@ class SlotState:
 
 @dataclass(frozen=True)
 class Rauc:
-    """How to run ``rauc``: the binary and, for tests, another system.conf."""
+    """How to run ``rauc``: the binary and another system.conf (tests, a lab machine).
+
+    Both default to the environment (``QINGKA_RAUC``, ``QINGKA_RAUC_CONF``), then to RAUC's own.
+    """
 
     binary: str = field(default_factory=lambda: os.environ.get(RAUC_ENV) or "rauc")
-    conf: Path | None = None
+    conf: Path | None = field(default_factory=lambda: _env_path(CONF_ENV))
 
     @property
     def system_conf(self) -> Path:
