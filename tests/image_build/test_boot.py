@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,3 +227,39 @@ def test_units_verify_clean_and_the_daemon_is_hardened(box: Container) -> None:
     level = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out)
     assert level is not None, out
     assert float(level.group(1)) <= 2.5
+
+
+def _udev_test(root: Path, device: str) -> str:
+    """Run ``udevadm test`` for ``device`` with the image's rules, in a private /dev and /run."""
+    script = (
+        f"mount --rbind /sys {root}/sys && mount -t proc proc {root}/proc"
+        f" && mount -t tmpfs tmpfs {root}/dev && mount -t tmpfs tmpfs {root}/run"
+        f" && cp -a {device} {root}/dev/"
+        f" && chroot {root} udevadm test --action=add /sys/class/block/{Path(device).name}"
+    )
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        check=False,
+    )
+    return done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("label", "starts"), [("QINGKA", True), ("PHOTOS", False)])
+def test_a_stick_labelled_qingka_starts_provisioning(
+    box: Container, tmp_path: Path, label: str, starts: bool
+) -> None:
+    image = tmp_path / "stick.img"
+    with image.open("wb") as handle:
+        handle.truncate(8 * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", label, str(image)], check=True)
+    device = subprocess.run(
+        ["losetup", "--show", "-f", str(image)], capture_output=True, check=True, text=True
+    ).stdout.strip()
+    try:
+        out = _udev_test(box.root, device)
+    finally:
+        subprocess.run(["losetup", "-d", device], check=False)
+    assert f"ID_FS_LABEL={label}" in out, out
+    wanted = f"SYSTEMD_WANTS=qingka-provision@{Path(device).name}.service"
+    assert (wanted in out) == starts, out
