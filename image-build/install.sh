@@ -104,6 +104,8 @@ install -m 0644 "$rauc_ca" "$root/usr/share/qingka/trust/rauc-ca.pem"
 install -D -m 0644 "$files/rauc/system.conf" "$root/etc/rauc/system.conf"
 install -D -m 0755 "$files/rauc/tryboot-backend" "$root/usr/lib/qingka/rauc/tryboot-backend"
 install -D -m 0755 "$files/rauc/pre-install" "$root/usr/lib/qingka/rauc/pre-install"
+install -D -m 0644 "$units/rauc.service.d/10-qingka-boot-slot.conf" \
+    "$root/usr/lib/systemd/system/rauc.service.d/10-qingka-boot-slot.conf"
 
 # -- read-only root: configuration and data on the data partition -------------------------------
 step "read-only root layout (data: $data)"

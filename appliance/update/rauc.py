@@ -50,6 +50,8 @@ _FAILURES: tuple[tuple[str, type[UpdateError]], ...] = (
     ("squashfs", BundleCorrupt),
     ("signature verification failed", SignatureUntrusted),
     ("Compatible mismatch", Incompatible),
+    # A plain (unverified) bundle on a box that takes verity bundles only: made for a lab.
+    ("not allowed", Incompatible),
     ("older than", VersionTooOld),
     # The box's pre-install handler (``qingka update check-bundle``) checks only the version.
     ("Pre-install handler", VersionTooOld),

@@ -121,6 +121,17 @@ class RaucRig:
         self.service_log = directory / "rauc-service.log"
         self.booted = "A"
 
+    def box_conf(self) -> Path:
+        """Return the configuration as on the box: plain bundles refused."""
+        conf = configparser.ConfigParser(interpolation=None)
+        conf.optionxform = str  # type: ignore[assignment,method-assign]
+        conf.read(self.conf)
+        conf["system"]["bundle-formats"] = "-plain"
+        path = self.dir / "box-system.conf"
+        with path.open("w") as handle:
+            conf.write(handle)
+        return path
+
     def _write_conf(self) -> None:
         conf = configparser.ConfigParser(interpolation=None)
         conf.optionxform = str  # type: ignore[assignment,method-assign]
@@ -151,6 +162,7 @@ class RaucRig:
             "QINGKA_RAUC_CONF": str(self.conf),
             "QINGKA_BOOTFS": str(self.bootfs),
             "QINGKA_CMDLINE": str(self.cmdline),
+            "QINGKA_ACTIVE_SYSTEM": str(self.dir / "no-image-rota-slot-links"),
             "QINGKA_TRYBOOT_FLAG": str(self.tryboot_flag),
             "QINGKA_BIN": str(QINGKA),
             "QINGKA_IMAGE_VERSION_FILE": str(self.image_version),
@@ -227,22 +239,35 @@ class RaucRig:
         signer: Signer | None = None,
         compatible: str = COMPATIBLE,
         payload: bytes = b"",
+        bundle_format: str = "plain",
     ) -> Path:
-        """Build a signed plain bundle whose root image says ``version``."""
+        """Build a signed plain bundle whose root image says ``version`` (make-bundle.sh)."""
         signer = signer or self.signer
-        name = f"{version}-{compatible}-{signer.cert.stem}-{len(payload)}"
+        name = f"{version}-{compatible}-{signer.cert.stem}-{len(payload)}-{bundle_format}"
         content = self.dir / f"content-{name}"
         content.mkdir()
         files = {"version": version.encode()}
         if payload:
             files["payload.bin"] = payload
         make_ext4(content / "rootfs.ext4", SLOT_BYTES, files)
-        (content / "manifest.raucm").write_text(
-            f"[update]\ncompatible={compatible}\nversion={version}\n\n"
-            "[bundle]\nformat=plain\n\n[image.rootfs]\nfilename=rootfs.ext4\n"
-        )
         bundle = self.dir / f"{name}.raucb"
-        run("rauc", "bundle", f"--cert={signer.cert}", f"--key={signer.key}", content, bundle)
+        run(
+            REPO / "image-build" / "make-bundle.sh",
+            "--rootfs",
+            content / "rootfs.ext4",
+            "--version",
+            version,
+            "--cert",
+            signer.cert,
+            "--key",
+            signer.key,
+            "--out",
+            bundle,
+            "--format",
+            bundle_format,
+            "--compatible",
+            compatible,
+        )
         shutil.rmtree(content)
         return bundle
 

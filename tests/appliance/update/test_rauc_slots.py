@@ -27,7 +27,16 @@ from appliance.update.errors import (
     SignatureUntrusted,
     VersionTooOld,
 )
-from tests.appliance.update.rauc_rig import FILES, QINGKA, RaucRig, Signer, device_hash, read_file
+from appliance.update.rauc import Rauc
+from tests.appliance.update.rauc_rig import (
+    COMPATIBLE,
+    FILES,
+    QINGKA,
+    RaucRig,
+    Signer,
+    device_hash,
+    read_file,
+)
 
 pytestmark = [
     pytest.mark.timeout(300),
@@ -199,3 +208,11 @@ def test_kill_9_while_writing_leaves_the_booted_slot_untouched(rig: RaucRig) -> 
     result = install_bundle(bundle)
     assert result.slot == "rootfs.1"
     assert read_file(rig.devices[1], "payload.bin") == payload
+
+
+def test_the_box_takes_verity_bundles_and_refuses_plain_ones(rig: RaucRig) -> None:
+    box = Rauc(conf=rig.box_conf())
+    info = box.info(rig.bundle("2026.2.0", bundle_format="verity"))
+    assert (info.version, info.compatible, info.images) == ("2026.2.0", COMPATIBLE, ("rootfs",))
+    with pytest.raises(Incompatible, match="not allowed"):
+        box.info(rig.bundle("2026.2.0"))
