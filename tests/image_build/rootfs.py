@@ -7,6 +7,7 @@ into a fresh copy every run with ``image-build/install.sh``, exactly as on the i
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -45,31 +46,36 @@ def packages() -> list[str]:
 
 
 def rootfs_tarball() -> tuple[Path, float | None]:
-    """Return the cached Debian tarball (building it if needed) and the build time, if built."""
+    """Return the cached Debian tarball (building it if needed) and the build time, if built.
+
+    Two test processes may ask at once: the first builds under a lock, the second waits for it.
+    """
     key = hashlib.sha256(("\n".join([SUITE, "apt", *packages()])).encode()).hexdigest()[:16]
     tarball = cache_dir() / f"debian-{SUITE}-{key}.tar"
-    if tarball.is_file():
-        return tarball, None
     tarball.parent.mkdir(parents=True, exist_ok=True)
-    partial = tarball.with_suffix(".partial.tar")
-    started = time.monotonic()
-    subprocess.run(
-        [
-            "mmdebstrap",
-            "--quiet",
-            "--variant=apt",
-            f"--include={','.join(packages())}",
-            SUITE,
-            str(partial),
-        ],
-        check=True,
-        stdin=subprocess.DEVNULL,
-    )
-    partial.replace(tarball)
-    for old in tarball.parent.glob(f"debian-{SUITE}-*.tar"):
-        if old != tarball:
-            old.unlink()
-    return tarball, time.monotonic() - started
+    with (tarball.parent / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if tarball.is_file():
+            return tarball, None
+        partial = tarball.with_name(f"{tarball.stem}.{os.getpid()}.partial.tar")
+        started = time.monotonic()
+        subprocess.run(
+            [
+                "mmdebstrap",
+                "--quiet",
+                "--variant=apt",
+                f"--include={','.join(packages())}",
+                SUITE,
+                str(partial),
+            ],
+            check=True,
+            stdin=subprocess.DEVNULL,
+        )
+        partial.replace(tarball)
+        for old in tarball.parent.glob(f"debian-{SUITE}-*.tar"):
+            if old != tarball and not old.name.endswith(".partial.tar"):
+                old.unlink()
+        return tarball, time.monotonic() - started
 
 
 def extract(tarball: Path, root: Path) -> None:
@@ -78,8 +84,20 @@ def extract(tarball: Path, root: Path) -> None:
     subprocess.run(["tar", "-C", str(root), "-xf", str(tarball)], check=True)
 
 
+# What a wheel is built from: the tree without caches, virtualenvs and build leftovers.
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv", ".cache", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+)
+
+
 def build_wheels(dest: Path) -> None:
-    """Build qingka-box and its dependencies as wheels into ``dest``."""
+    """Build qingka-box and its dependencies as wheels into ``dest``.
+
+    From a copy of the tree: setuptools builds in ``build/`` beside the sources, and two builds
+    there at once (another test run, a developer's pip) trip over each other.
+    """
+    source = dest.parent / "source"
+    shutil.copytree(REPO, source, ignore=_NOT_SOURCE)
     subprocess.run(
         [
             sys.executable,
@@ -90,7 +108,7 @@ def build_wheels(dest: Path) -> None:
             "--disable-pip-version-check",
             "--wheel-dir",
             str(dest),
-            str(REPO),
+            str(source),
         ],
         check=True,
         stdin=subprocess.DEVNULL,

@@ -1,13 +1,16 @@
 """The box booted under real systemd: Debian root file system + install.sh + systemd-nspawn --boot.
 
-One container for the module: the daemon must reach READY against a simulated device, feed its
-watchdog, come back after kill -9 and after a hang, the kiosk must start, the root must be
-read-only. Timings (cold or cached root file system, install, boot to READY) are printed and
-written to ``.cache/boot-test/timings.json``.
+One test boots one container and runs every check on it as a subtest (so the whole boot stays
+on one xdist worker, and one failed check does not hide the others): the daemon must reach READY
+against a simulated device, feed its watchdog, come back after kill -9 and after a hang, the
+kiosk must start, the root must be read-only, the units must verify. Timings (cold or cached
+root file system, install, boot to READY) are printed and written to
+``.cache/boot-test/timings.json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,6 +34,8 @@ KIOSK = "qingka-kiosk.service"
 VERSION = "2026.1.0"
 QINGKA = "/opt/qingka/bin/qingka"
 TEST_WATCHDOG_S = 3.0
+# What each step took (seconds), and whether the root file system was built or cached.
+Timings = dict[str, float | str]
 
 pytestmark = [
     pytest.mark.timeout(600),
@@ -70,16 +75,9 @@ def _drop_in(root: Path, unit: str, source: Path) -> None:
     shutil.copy(source, directory / source.name)
 
 
-@pytest.fixture(scope="module")
-def timings() -> dict[str, float | str]:
-    return {}
-
-
-@pytest.fixture(scope="module")
-def box(
-    tmp_path_factory: pytest.TempPathFactory, timings: dict[str, float | str]
-) -> Iterator[Container]:
-    work = tmp_path_factory.mktemp("boot")
+@contextlib.contextmanager
+def booted_box(work: Path, timings: Timings) -> Iterator[Container]:
+    """Build, install and boot the box in ``work``; halt and remove it afterwards."""
     started = time.monotonic()
     tarball, built = rootfs.rootfs_tarball()
     timings["rootfs"] = "cold" if built is not None else "cached"
@@ -129,7 +127,7 @@ def _main_pid(box: Container) -> int:
     return int(box.show(DAEMON, "MainPID"))
 
 
-def test_daemon_is_ready_against_the_simulated_device(box: Container) -> None:
+def check_daemon_is_ready_against_the_simulated_device(box: Container, timings: Timings) -> None:
     assert box.show(DAEMON, "Type") == "notify"
     assert box.show(DAEMON, "SubState") == "running"
     out = box.run("/opt/qingka/bin/qingka", "status", "--json")
@@ -140,14 +138,14 @@ def test_daemon_is_ready_against_the_simulated_device(box: Container) -> None:
     assert box.run("stat", "-c", "%U", "/var/lib/qingka/sim/device.json").strip() == "qingka"
 
 
-def test_health_check_as_the_daemon_user(box: Container) -> None:
+def check_health_check_as_the_daemon_user(box: Container, timings: Timings) -> None:
     out = box.run("runuser", "-u", "qingka", "--", QINGKA, "update", "health-check")
     assert "/var/lib/qingka writable" in out
     # Not booted from an A/B slot (no slot links, no rauc.slot=): there is nothing to mark.
     assert box.show("qingka-mark-good.service", "ConditionResult") == "no"
 
 
-def test_watchdog_is_fed(box: Container) -> None:
+def check_watchdog_is_fed(box: Container, timings: Timings) -> None:
     assert box.show(DAEMON, "WatchdogUSec") == f"{TEST_WATCHDOG_S:.0f}s"
     restarts, pid = _restarts(box), _main_pid(box)
     first = box.show(DAEMON, "WatchdogTimestampMonotonic")
@@ -156,8 +154,8 @@ def test_watchdog_is_fed(box: Container) -> None:
     assert (_restarts(box), _main_pid(box)) == (restarts, pid)
 
 
-def test_a_hung_daemon_is_killed_by_the_watchdog_and_restarted(
-    box: Container, timings: dict[str, float | str]
+def check_a_hung_daemon_is_killed_by_the_watchdog_and_restarted(
+    box: Container, timings: Timings
 ) -> None:
     restarts, pid = _restarts(box), _main_pid(box)
     box.run("sh", "-c", f"kill -STOP {pid}")
@@ -171,7 +169,7 @@ def test_a_hung_daemon_is_killed_by_the_watchdog_and_restarted(
     assert "watchdog" in box.journal(DAEMON, 200).lower()
 
 
-def test_kill_9_is_followed_by_a_restart(box: Container, timings: dict[str, float | str]) -> None:
+def check_kill_9_is_followed_by_a_restart(box: Container, timings: Timings) -> None:
     restarts, pid = _restarts(box), _main_pid(box)
     box.run("sh", "-c", f"kill -9 {pid}")
     took = box.wait_for(
@@ -184,7 +182,7 @@ def test_kill_9_is_followed_by_a_restart(box: Container, timings: dict[str, floa
     box.run("runuser", "-u", "qingka", "--", QINGKA, "update", "health-check")
 
 
-def test_kiosk_runs_as_its_own_user(box: Container) -> None:
+def check_kiosk_runs_as_its_own_user(box: Container, timings: Timings) -> None:
     box.wait_for("the kiosk", lambda: box.show(KIOSK, "ActiveState") == "active", 30)
     time.sleep(3)
     assert box.show(KIOSK, "ActiveState") == "active", box.journal(KIOSK)
@@ -195,7 +193,7 @@ def test_kiosk_runs_as_its_own_user(box: Container) -> None:
     assert {"qingka", "input", "video", "render"} <= set(groups)
 
 
-def test_qingka_version(box: Container) -> None:
+def check_qingka_version(box: Container, timings: Timings) -> None:
     out = box.run("/opt/qingka/bin/qingka", "--version", check=False)
     if VERSION_RE.search(out):
         return
@@ -206,7 +204,9 @@ def test_qingka_version(box: Container) -> None:
 VERSION_RE = re.compile(r"\b\d+\.\d+\.\d+\b")
 
 
-def test_root_is_read_only_and_configuration_is_on_the_data_partition(box: Container) -> None:
+def check_root_is_read_only_and_configuration_is_on_the_data_partition(
+    box: Container, timings: Timings
+) -> None:
     probe = box.run("touch", "/usr/qingka-probe", check=False, stderr=True)
     assert "Read-only file system" in probe
     assert box.run("readlink", "-f", "/etc/qingka").strip() == "/var/lib/qingka/config/gen-1"
@@ -214,12 +214,12 @@ def test_root_is_read_only_and_configuration_is_on_the_data_partition(box: Conta
     assert box.run("ls", "/usr/share/qingka/trust").split() == ["fleet-test.pem", "rauc-ca.pem"]
 
 
-def test_no_unit_failed_on_the_read_only_root(box: Container) -> None:
+def check_no_unit_failed_on_the_read_only_root(box: Container, timings: Timings) -> None:
     assert box.run("systemctl", "--failed", "--no-legend", "--plain").strip() == ""
     assert box.run("systemctl", "is-system-running", check=False).strip() == "running"
 
 
-def test_units_verify_clean_and_the_daemon_is_hardened(box: Container) -> None:
+def check_units_verify_clean_and_the_daemon_is_hardened(box: Container, timings: Timings) -> None:
     for unit in (*UNITS, "qingka-provision@sdb1.service", "rauc.service"):
         out = box.run("systemd-analyze", "verify", unit, check=False, stderr=True)
         assert out.strip() == "", f"{unit}: {out}"
@@ -245,11 +245,13 @@ def _udev_test(root: Path, device: str) -> str:
     return done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
 
 
-@pytest.mark.parametrize(("label", "starts"), [("QINGKA", True), ("PHOTOS", False)])
-def test_a_stick_labelled_qingka_starts_provisioning(
-    box: Container, tmp_path: Path, label: str, starts: bool
-) -> None:
-    image = tmp_path / "stick.img"
+def check_a_stick_labelled_qingka_starts_provisioning(box: Container, timings: Timings) -> None:
+    check_stick(box, "QINGKA", starts=True)
+    check_stick(box, "PHOTOS", starts=False)
+
+
+def check_stick(box: Container, label: str, *, starts: bool) -> None:
+    image = box.data.parent / f"stick-{label}.img"
     with image.open("wb") as handle:
         handle.truncate(8 * 1024 * 1024)
     subprocess.run(["mkfs.ext4", "-q", "-F", "-L", label, str(image)], check=True)
@@ -263,3 +265,26 @@ def test_a_stick_labelled_qingka_starts_provisioning(
     assert f"ID_FS_LABEL={label}" in out, out
     wanted = f"SYSTEMD_WANTS=qingka-provision@{Path(device).name}.service"
     assert (wanted in out) == starts, out
+
+
+CHECKS = (
+    check_daemon_is_ready_against_the_simulated_device,
+    check_health_check_as_the_daemon_user,
+    check_watchdog_is_fed,
+    check_a_hung_daemon_is_killed_by_the_watchdog_and_restarted,
+    check_kill_9_is_followed_by_a_restart,
+    check_kiosk_runs_as_its_own_user,
+    check_qingka_version,
+    check_root_is_read_only_and_configuration_is_on_the_data_partition,
+    check_no_unit_failed_on_the_read_only_root,
+    check_units_verify_clean_and_the_daemon_is_hardened,
+    check_a_stick_labelled_qingka_starts_provisioning,
+)
+
+
+def test_the_installed_box_boots(tmp_path: Path, subtests: pytest.Subtests) -> None:
+    timings: Timings = {}
+    with booted_box(tmp_path, timings) as box:
+        for check in CHECKS:
+            with subtests.test(msg=check.__name__.removeprefix("check_").replace("_", " ")):
+                check(box, timings)
