@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest clean kiosk screenshots
+.PHONY: demo test lint typecheck pytest clean kiosk screenshots boot-test image
 
 $(STAMP): pyproject.toml tools/system-packages.txt tools/ensure-system-packages
 	tools/ensure-system-packages tools/system-packages.txt
@@ -38,6 +38,15 @@ kiosk: $(STAMP)
 # Every kiosk screen, in Chinese and English, at 800x480, 1280x720 and 720x1280.
 screenshots: $(STAMP)
 	$(BIN)/python -m kiosk_ui.screenshots docs/screenshots
+
+# The box's root file system (Debian, mmdebstrap, cached in .cache/) with the application
+# installed by image-build/install.sh, booted under systemd-nspawn; prints its timings.
+boot-test: $(STAMP)
+	$(BIN)/pytest -q -s -p no:cacheprovider tests/image_build
+
+# The Raspberry Pi OS image (rpi-image-gen, on an arm64 machine): see image-build/README.md.
+image: $(STAMP)
+	image-build/build-image.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -35,6 +35,12 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("kiosk", "appliance.cli.kiosk", "run the touchscreen app (一键清卡)"),
     ("fleet", "appliance.cli.fleet", "watch the fleet of boxes, send them commands, collect"),
     ("provision", "appliance.cli.provision", "make, sign, check and apply provisioning sticks"),
+    (
+        "update",
+        "appliance.cli.update",
+        "install an update bundle, check health, mark the slot good",
+    ),
+    ("system", "appliance.cli.system", "system files generated from the code (udev rules)"),
 )
 
 
