@@ -156,6 +156,12 @@ class StaticPort:
     def set_policy(self, policy: str) -> None:
         pass
 
+    def refresh(self) -> None:
+        pass
+
+    def update(self, url: str, sha256: str) -> dict[str, Any]:
+        return {}
+
     def diagnostics(self, lines: int) -> dict[str, Any]:
         return {}
 

@@ -235,6 +235,12 @@ class Engine:
                     slot.hold = None  # someone asked: try, whatever the last outcome was
             return [slot.spec.url for slot in slots]
 
+    def request_check(self) -> None:
+        """Have every device read again at the next tick (no clearing unless one is due)."""
+        with self._lock:
+            for slot in self.slots.values():
+                slot.next_check = 0.0
+
     def set_pin(self, key: str, pin: str) -> dict[str, Any]:
         """Keep a PIN entered on the box for a device, and let the device try it once."""
         with self._lock:

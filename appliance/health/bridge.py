@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from appliance.daemon.service import Daemon
 
 OUTBOX_FILE = "outbox.db"
+UPDATES_DIR = "updates"
 # Keys whose values never leave the box, whatever structure carries them.
 _SECRET_WORDS = ("pin", "password", "secret", "credential", "private")
 # The taxpayer's identity leaves the box masked only.
@@ -93,6 +94,23 @@ class DaemonPort:
     def set_policy(self, policy: str) -> None:
         """Switch the engine's policy (read at its next check)."""
         self.daemon.engine.policy = policy
+
+    def refresh(self) -> None:
+        """Have every device read again at the next tick."""
+        self.daemon.engine.request_check()
+
+    def update(self, url: str, sha256: str) -> dict[str, Any]:
+        """Fetch and install an update bundle into the inactive slot."""
+        from appliance.update import fetch_bundle, install_bundle  # noqa: PLC0415 - rare, slow
+
+        bundle = fetch_bundle(url, sha256, dest_dir=self.data_dir / UPDATES_DIR)
+        try:
+            result = install_bundle(bundle)
+        finally:
+            bundle.unlink(missing_ok=True)
+        # The new slot is tried at the next boot and marked good only after the daemon
+        # reached READY and the health check passed (qingka-mark-good.service).
+        return {**result.to_json(), "takes_effect": "next-boot"}
 
     def diagnostics(self, lines: int) -> dict[str, Any]:
         """Return the technician screen's bundle, without secrets."""

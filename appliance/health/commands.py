@@ -27,13 +27,17 @@ MAX_COMMAND_BYTES = 4096
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 DEVICE = re.compile(r"[A-Za-z0-9._:/?=&-]{1,300}")
 POLICIES = ("auto", "button-only")
-COMMANDS = ("clear", "refresh", "set-policy", "diagnostics")
+COMMANDS = ("clear", "refresh", "set-policy", "diagnostics", "update")
+# An update names its bundle by an HTTPS address and the bundle's SHA-256.
+UPDATE_URL = re.compile(r"https://[!-~]{1,2000}")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 # Arguments of each command: name -> (type, required).
 _ARGS: dict[str, dict[str, tuple[type, bool]]] = {
     "clear": {"device": (str, False)},
     "refresh": {},
     "set-policy": {"policy": (str, True)},
     "diagnostics": {"lines": (int, False)},
+    "update": {"url": (str, True), "sha256": (str, True)},
 }
 MAX_DIAGNOSTIC_LINES = 200
 
@@ -106,6 +110,12 @@ def parse_command(raw: bytes) -> Command:
     if name == "set-policy" and args["policy"] not in POLICIES:
         raise _reject(
             MALFORMED, "policy must be auto or button-only", "策略只能是 auto 或 button-only"
+        )
+    if name == "update" and not UPDATE_URL.fullmatch(args["url"]):
+        raise _reject(MALFORMED, "url must be an https:// address", "更新地址必须是 https:// 地址")
+    if name == "update" and not SHA256.fullmatch(args["sha256"]):
+        raise _reject(
+            MALFORMED, "sha256 must be 64 lowercase hex digits", "校验值必须是 64 位十六进制"
         )
     if name == "diagnostics" and not 1 <= args.get("lines", 1) <= MAX_DIAGNOSTIC_LINES:
         raise _reject(MALFORMED, f"lines must be 1..{MAX_DIAGNOSTIC_LINES}", "日志行数无效")

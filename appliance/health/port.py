@@ -31,5 +31,14 @@ class BoxPort(Protocol):
     def set_policy(self, policy: str) -> None:
         """Switch the scheduling policy (``auto`` or ``button-only``)."""
 
+    def refresh(self) -> None:
+        """Have every device read again now (the next health shows what they say)."""
+
+    def update(self, url: str, sha256: str) -> dict[str, Any]:
+        """Fetch the bundle, check its SHA-256, install it into the inactive slot (slow).
+
+        Raises :class:`appliance.update.UpdateError` with plain words when it cannot.
+        """
+
     def diagnostics(self, lines: int) -> dict[str, Any]:
         """Return the technician screen's bundle: versions, state, recent log lines, no secret."""

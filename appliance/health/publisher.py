@@ -480,8 +480,19 @@ class FleetPublisher:
             )
             return None
         if command.name == "refresh":
+            self.port.refresh()
             self._publish_state(full=True)
             return {"refreshed": True}
+        if command.name == "update":
+            self._respond(command.request_id, "update", properties, state="accepted")
+            worker = threading.Thread(
+                target=self._update,
+                args=(command, properties),
+                name="fleet update",
+                daemon=True,
+            )
+            worker.start()
+            return None
         if command.name == "set-policy":
             policy = str(command.args["policy"])
             self.port.set_policy(policy)
@@ -490,6 +501,22 @@ class FleetPublisher:
             return {"policy": policy}
         lines = int(command.args.get("lines", commands.MAX_DIAGNOSTIC_LINES))
         return self.port.diagnostics(lines)
+
+    def _update(self, command: commands.Command, properties: Properties | None) -> None:
+        """Download and install an update bundle off the worker thread, then answer."""
+        from appliance.update import UpdateError, describe  # noqa: PLC0415 - only for updates
+
+        try:
+            result = self.port.update(str(command.args["url"]), str(command.args["sha256"]))
+        except UpdateError as exc:
+            error = {
+                "code": exc.code,
+                "message_zh": describe(exc, "zh"),
+                "message_en": describe(exc, "en"),
+            }
+            self._respond(command.request_id, "update", properties, state="refused", error=error)
+            return
+        self._respond(command.request_id, "update", properties, state="done", result=result)
 
     def _audit(self, request_id: str | None, name: str | None, code: str | None) -> None:
         fields = {"request": request_id, "command": name, "ok": code is None}

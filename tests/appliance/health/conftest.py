@@ -290,6 +290,15 @@ class FakeDaemon:
         self.calls.append(("set-policy", policy))
         self._policy = policy
 
+    def refresh(self) -> None:
+        """Record a refresh."""
+        self.calls.append(("refresh", None))
+
+    def update(self, url: str, sha256: str) -> dict[str, Any]:
+        """Record an update."""
+        self.calls.append(("update", url))
+        return {"slot": "rootfs.1"}
+
     def diagnostics(self, lines: int) -> dict[str, Any]:
         """Return a small bundle."""
         self.calls.append(("diagnostics", lines))

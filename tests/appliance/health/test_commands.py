@@ -33,6 +33,8 @@ def test_good_commands() -> None:
     assert parse_command(_raw(command="set-policy", args={"policy": "auto"})).name == "set-policy"
     assert parse_command(_raw(command="diagnostics", args={"lines": 10})).args["lines"] == 10
     assert parse_command(_raw(command="refresh")).name == "refresh"
+    update = {"url": "https://updates.example/qingka-2026.2.raucb", "sha256": "ab" * 32}
+    assert parse_command(_raw(command="update", args=update)).args == update
 
 
 @pytest.mark.parametrize(
@@ -56,6 +58,9 @@ def test_good_commands() -> None:
         (_raw(command="diagnostics", args={"lines": True}), "F-400"),
         (_raw(extra=1), "F-400"),
         (_raw(args={"device": "x" * 400}), "F-400"),
+        (_raw(command="update", args={"url": "https://u.example/b", "sha256": "AB" * 32}), "F-400"),
+        (_raw(command="update", args={"url": "http://u.example/b", "sha256": "ab" * 32}), "F-400"),
+        (_raw(command="update", args={"url": "https://u.example/b"}), "F-400"),
         (b" " * (MAX_COMMAND_BYTES + 1), "F-413"),
     ],
 )

@@ -155,6 +155,16 @@ def test_fleet_clear_runs_a_job_and_bad_commands_change_nothing(
         live.wait_for(lambda ms: [m for m in ms if m.topic == alert and not m.payload], 15)
         with ApiClient(box.socket) as api:
             assert api.call("history")[0]["kind"] == "done"
+
+        # An update whose server cannot be reached: accepted, then refused in plain words.
+        update = {"url": "https://127.0.0.1:9/qingka.raucb", "sha256": "0" * 64}
+        results = send_command(client, topics, "update", update, timeout=60)
+        assert [r.state for r in results] == ["accepted", "refused"]
+        error = results[1].body["error"]
+        assert error["code"].startswith("U-")
+        assert error["message_zh"] and error["message_en"]
+        updates = box.folder / "box" / "updates"
+        assert not updates.exists() or not any(updates.iterdir())  # no partial download left
     finally:
         box.stop()
 
