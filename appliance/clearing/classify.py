@@ -14,10 +14,12 @@ from appliance.bureau import errors as bureau
 from appliance.clearing.backoff import RECHECK_DECLARATION
 from appliance.clearing.outcomes import Outcome, OutcomeKind
 from appliance.clearing.steps import JobStep
+from appliance.clock import previous_month
 from appliance.devices import errors as dev
 from appliance.devices.models import Identity
 from appliance.taxpayer import mask_taxpayer_id
-from appliance.wording import Message
+from appliance.wording import Message, message
+from appliance.wording import retry_helps as wording_retry_helps
 
 
 @runtime_checkable
@@ -84,20 +86,35 @@ def outcome_for(exc: BaseException, device_no: str, period: int | None, step: Jo
     )
 
 
+def _words(code: str, **fields: object) -> Message:
+    return message(code).filled(**fields)
+
+
+def _day_zh(day: date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
 def done(
     device_no: str, period: int | None, new_lock: date, *, already: bool, locked: bool
 ) -> Outcome:
-    """Return the outcome of a job that cleared the device."""
-    lock = f"{new_lock.month}月{new_lock.day}日"
-    note_zh = "（设备此前已锁定，现已解锁）" if locked else ""
-    note_en = " (the device was locked; it is unlocked now)" if locked else ""
+    """Return the outcome of a job that cleared the device (and unlocked it, if it was)."""
+    # What the shop must do next: declare the month before the new lock month, by the lock.
+    year, month = previous_month(new_lock.year, new_lock.month)
+    words = _words(
+        f"{J_DONE}-unlocked" if locked else J_DONE,
+        lock=new_lock.isoformat(),
+        deadline=_day_zh(new_lock),
+        deadline_en=new_lock.isoformat(),
+        month=f"{month}月" if year == new_lock.year else f"{year}年{month}月",
+        month_en=date(year, month, 1).strftime("%B %Y"),
+    )
     return Outcome(
         kind=OutcomeKind.DONE,
         code=J_DONE,
-        message_zh=f"清卡成功{note_zh}，下次锁定日期 {new_lock.isoformat()}",
-        message_en=f"Cleared{note_en}. The device next locks on {new_lock.isoformat()}",
-        action_zh=f"无需操作，请在 {lock} 前完成下月申报",
-        action_en=f"Nothing to do; file next month's declaration before {new_lock.isoformat()}",
+        message_zh=words.zh,
+        message_en=words.en,
+        action_zh=words.action_zh,
+        action_en=words.action_en,
         device_no=device_no,
         period=period,
         new_lock_date=new_lock,
@@ -115,17 +132,20 @@ def already_cleared(
     period: int | None = None,
 ) -> Outcome:
     """Return the outcome for a device that is cleared already."""
-    where_zh = "（已在其他地方完成）" if elsewhere else ""
-    where_en = " (done elsewhere)" if elsewhere else ""
-    next_zh = f"，{due.month}月{due.day}日起可进行下次清卡" if due else ""
-    next_en = f"; the next clearing opens on {due.isoformat()}" if due else ""
+    variant = "-elsewhere" if elsewhere else ("-next" if due else "")
+    words = _words(
+        f"{J_ALREADY}{variant}",
+        lock=lock_date.isoformat(),
+        due=_day_zh(due) if due else "",
+        due_en=due.isoformat() if due else "",
+    )
     return Outcome(
         kind=OutcomeKind.ALREADY_CLEARED,
         code=J_ALREADY,
-        message_zh=f"本期已清卡{where_zh}，锁定日期 {lock_date.isoformat()}",
-        message_en=f"Already cleared for this period{where_en}; locks on {lock_date.isoformat()}",
-        action_zh=f"无需操作{next_zh}",
-        action_en=f"Nothing to do{next_en}",
+        message_zh=words.zh,
+        message_en=words.en,
+        action_zh=words.action_zh,
+        action_en=words.action_en,
         device_no=device_no,
         period=period,
         new_lock_date=lock_date,
@@ -135,13 +155,14 @@ def already_cleared(
 
 def not_due(device_no: str, due: date) -> Outcome:
     """Return the outcome for a period that has not closed yet."""
+    words = _words(J_NOT_DUE, due=_day_zh(due), due_en=due.isoformat())
     return Outcome(
         kind=OutcomeKind.NOT_DUE,
         code=J_NOT_DUE,
-        message_zh=f"还未到清卡时间，{due.month}月{due.day}日起可以清卡",
-        message_en=f"Not due yet: clearing opens on {due.isoformat()}",
-        action_zh="无需操作，到时本机会自动处理",
-        action_en="Nothing to do; the box acts when it is time",
+        message_zh=words.zh,
+        message_en=words.en,
+        action_zh=words.action_zh,
+        action_en=words.action_en,
         device_no=device_no,
         due_date=due,
     )
@@ -149,105 +170,54 @@ def not_due(device_no: str, due: date) -> Outcome:
 
 def taxpayer_mismatch(identity: Identity, expected: str) -> Outcome:
     """Return the outcome for a device of another taxpayer than the box was set up for."""
+    words = _words(
+        J_TAXPAYER,
+        name=identity.taxpayer_name,
+        found=mask_taxpayer_id(identity.taxpayer_id),
+        expected=mask_taxpayer_id(expected),
+    )
     return Outcome(
         kind=OutcomeKind.NEEDS_HUMAN,
         code=J_TAXPAYER,
-        message_zh=(
-            f"插入的设备属于 {identity.taxpayer_name}（{mask_taxpayer_id(identity.taxpayer_id)}），"
-            f"不是本机登记的纳税人（{mask_taxpayer_id(expected)}）"
-        ),
-        message_en=(
-            f"The device belongs to {mask_taxpayer_id(identity.taxpayer_id)}, not the taxpayer "
-            f"this box is set up for ({mask_taxpayer_id(expected)})"
-        ),
-        action_zh="请插入本店的税控设备，或请技术人员重新配置本机",
-        action_en="Plug in this shop's tax device, or have a technician reconfigure the box",
+        message_zh=words.zh,
+        message_en=words.en,
+        action_zh=words.action_zh,
+        action_en=words.action_en,
         device_no=identity.device_no,
     )
 
 
-# needs-human codes a person in front of the box can fix on the spot, so "try again now" helps:
-# the declaration was filed, the device plugged in again, offline invoices uploaded, a job that
-# was interrupted. Never a wrong or locked PIN (a person sets the PIN; the box never retries
-# one), a zombie or training device, a certificate problem, or what only the tax office fixes.
-RETRY_HELPS_CODES = frozenset(
-    {
-        "B-401",  # summary not uploaded or outside the filing period: the box reports first
-        "B-402",  # declaration missing: once filed on the e-tax website, clearing goes through
-        "B-403",  # declaration corrected on the e-tax website
-        "B-104",  # handshake refused: replugging the device usually fixes it
-        "B-301",  # summary signature: copy tax again
-        "D-000",  # device errors whose action is "unplug, plug in again and retry"
-        "D-001",
-        "D-002",
-        "D-003",
-        "D-004",
-        "D-103",
-        "D-205",  # offline invoices uploaded in the invoicing software
-        "D-209",
-        J_INTERRUPTED,
-    }
-)
-
-
 def retry_helps(outcome: Outcome) -> bool:
-    """Tell whether a person tapping "try again now" can change how ``outcome`` ends."""
+    """Tell whether a person tapping "try again now" can change how ``outcome`` ends.
+
+    Always for ``retry-later``; for ``needs-human`` where the catalogue says a person on the
+    spot can fix it (the declaration filed, the device plugged in again), never for a wrong or
+    locked PIN, a zombie or training device, or what only the tax office fixes.
+    """
     if outcome.kind is OutcomeKind.RETRY_LATER:
         return True
-    return outcome.kind is OutcomeKind.NEEDS_HUMAN and outcome.code in RETRY_HELPS_CODES
+    return outcome.kind is OutcomeKind.NEEDS_HUMAN and wording_retry_helps(outcome.code)
 
 
-# Job outcomes whose words never change, by code.
-FIXED: dict[str, tuple[OutcomeKind, Message]] = {
-    J_NOT_VERIFIED: (
-        OutcomeKind.NEEDS_HUMAN,
-        Message(
-            "清卡数据已写入，但设备显示仍未清卡",
-            "Clearing data was written but the device still shows not cleared",
-            "请联系技术支持核对设备",
-            "Call support to check the device",
-        ),
-    ),
-    J_INCONSISTENT: (
-        OutcomeKind.NEEDS_HUMAN,
-        Message(
-            "设备状态与本机记录不一致",
-            "The device's state and the box's records disagree",
-            "请联系技术支持",
-            "Call support",
-        ),
-    ),
-    J_INTERRUPTED: (
-        OutcomeKind.RETRY_LATER,
-        Message(
-            "清卡服务正在停止，任务已安全暂停",
-            "The clearing service is stopping; the job paused safely",
-            "服务重新启动后会自动继续",
-            "It resumes by itself when the service starts again",
-        ),
-    ),
-    J_INTERNAL: (
-        OutcomeKind.NEEDS_HUMAN,
-        Message(
-            "清卡程序内部出错",
-            "The clearing program hit an internal error",
-            "请联系技术支持并提供错误代码",
-            "Call support and give them the code",
-        ),
-    ),
+# The kind of each job outcome whose words never change (the words are in the catalogue).
+FIXED: dict[str, OutcomeKind] = {
+    J_NOT_VERIFIED: OutcomeKind.NEEDS_HUMAN,
+    J_INCONSISTENT: OutcomeKind.NEEDS_HUMAN,
+    J_INTERRUPTED: OutcomeKind.RETRY_LATER,
+    J_INTERNAL: OutcomeKind.NEEDS_HUMAN,
 }
 
 
 def fixed(code: str, device_no: str, period: int | None, detail: str = "") -> Outcome:
-    """Return the job outcome of ``code`` from the table of fixed words."""
-    kind, message = FIXED[code]
+    """Return the job outcome of ``code`` with its words from the catalogue."""
+    words = message(code)
     return Outcome(
-        kind=kind,
+        kind=FIXED[code],
         code=code,
-        message_zh=message.zh,
-        message_en=message.en,
-        action_zh=message.action_zh,
-        action_en=message.action_en,
+        message_zh=words.zh,
+        message_en=words.en,
+        action_zh=words.action_zh,
+        action_en=words.action_en,
         device_no=device_no,
         period=period,
         detail=detail,

@@ -54,12 +54,13 @@ class ProgressView:
             self.stream.write("\n")
         zh = self.lang == "zh"
         title = KIND_WORDS[outcome.kind][0 if zh else 1]
-        self.stream.write(f"{title}: {outcome.message(self.lang)}\n")
+        what = outcome.message(self.lang)
+        # "清卡成功：清卡成功，…" says it twice: the class only where the words do not.
+        line = what if what.startswith(title) else f"{title}{'：' if zh else ': '}{what}"
+        self.stream.write(line + "\n")
         action = outcome.action(self.lang)
         if action:
-            self.stream.write(
-                f"{'请' if zh and not action.startswith(('请', '无需')) else ''}{action}\n"
-            )
+            self.stream.write(action + "\n")
         if outcome.new_lock_date is not None and outcome.kind.success:
             label = "新的锁定日期" if zh else "New lock date"
             self.stream.write(f"{label}: {outcome.new_lock_date.isoformat()}\n")

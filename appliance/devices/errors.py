@@ -8,6 +8,8 @@ anything: each wrong attempt burns one of the device's few tries.
 
 from __future__ import annotations
 
+from appliance.wording import message
+
 
 class DeviceError(Exception):
     """Root of every device error."""
@@ -26,11 +28,7 @@ class DeviceError(Exception):
 
     def text(self, lang: str) -> tuple[str, str]:
         """Return (what happened, what to do) in ``lang`` ("zh" or "en"), for people."""
-        # The wording lives in one table beside this tree; imported here, not at the top,
-        # because that table names these classes.
-        from appliance.devices.messages import MESSAGES  # noqa: PLC0415
-
-        return MESSAGES.get(self.code, MESSAGES["D-000"]).text(lang)
+        return message(self.code, "D-000").text(lang)
 
 
 class ProtocolError(DeviceError):
@@ -160,10 +158,17 @@ class TrainingDevice(DeviceError):
 
 
 class ClockError(DeviceError):
-    """The device's clock chip or clock factor is bad (时钟校准因子失效，请重新报税)."""
+    """The device's clock chip has failed (时钟芯片错误)."""
 
     code = "D-208"
     summary = "device clock error"
+
+
+class ClockFactorInvalid(ClockError):
+    """The clock calibration factor is invalid: copy tax again (时钟校准因子失效，请重新报税)."""
+
+    code = "D-212"
+    summary = "clock calibration factor invalid"
 
 
 class NotReported(DeviceError):

@@ -76,7 +76,9 @@ class NisecDevice:
         status = found.status
         if status & 0xFFF0 == sense.SW_PIN_WRONG:
             return e.PinRejected(found.detail, self.url)
-        if status in (sense.SW_CLOCK_ERROR, sense.SW_CLOCK_FACTOR):
+        if status == sense.SW_CLOCK_FACTOR:
+            return e.ClockFactorInvalid(_DETAILS[status], self.url)
+        if status == sense.SW_CLOCK_ERROR:
             return e.ClockError(_DETAILS[status], self.url)
         if status in (sense.SW_CLEARING_FORGED, sense.SW_CLEARING_MISMATCH):
             return e.ClearingRejected(_DETAILS[status], self.url)

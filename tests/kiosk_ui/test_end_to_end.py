@@ -126,7 +126,7 @@ def test_a_locked_device_is_cleared_and_unlocked(
     assert [s for s in shown if s in _labels(*ALL_STEPS)] == _labels(*ALL_STEPS)
     result = app.current_screen()
     assert result.big_value == lock_after_clearing(today).isoformat()
-    assert "已锁定，现已解锁" in result.what
+    assert "设备已解锁，可以重新开票" in result.what
 
 
 @pytest.mark.parametrize("demo", ["declaration-missing"], indirect=True)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from kivy.core.text import Label as CoreLabel
 
-from appliance.bureau import errors as bureau_errors
 from appliance.clearing.steps import JobStep
-from appliance.devices.messages import MESSAGES
+from appliance.wording import catalog
 from kiosk_ui.catalog import STRINGS
 from kiosk_ui.gallery import outcome_declaration, outcome_done, outcome_network, outcome_wrong_pin
 
@@ -24,10 +23,7 @@ def _pixels(char: str, font: str | None = None) -> bytes:
 def _texts() -> list[str]:
     texts = [text for pair in STRINGS.values() for text in pair]
     texts += [t for step in JobStep for t in (step.label_zh, step.label_en)]
-    texts += [t for m in MESSAGES.values() for t in (m.zh, m.en, m.action_zh, m.action_en)]
-    for cls in vars(bureau_errors).values():
-        if isinstance(cls, type) and issubclass(cls, bureau_errors.BureauError):
-            texts += [cls.zh, cls.en, cls.action_zh, cls.action_en]
+    texts += [t for m in catalog().values() for t in (m.zh, m.en, m.action_zh, m.action_en)]
     for make in (outcome_done, outcome_declaration, outcome_network, outcome_wrong_pin):
         outcome = make()
         texts += [outcome["message_zh"], outcome["action_zh"]]

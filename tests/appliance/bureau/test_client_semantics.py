@@ -131,7 +131,7 @@ def test_clearing_needs_an_upload(
     before = _requests(bureau, "REQUEST_CLEARING")
     with pytest.raises(NotFilingPeriod) as caught:
         client.request_clearing(PERIOD, ["007"])
-    assert "无上报汇总信息或当前处于非征期" in caught.value.zh
+    assert "无上报汇总信息或当前处于非征期" in caught.value.text("zh")[0]
     assert _requests(bureau, "REQUEST_CLEARING") == before + 1
     client.upload_summary(general.summary("007", PERIOD))
     with pytest.raises(NotFilingPeriod):  # 004 was never uploaded
@@ -167,7 +167,7 @@ def test_withdrawn_declaration_fails_the_comparison_without_retry(
     before = _requests(bureau, "REQUEST_CLEARING")
     with pytest.raises(DeclarationMissing) as caught:
         client.request_clearing(PERIOD, ["007"])
-    assert "一窗式比对" in caught.value.zh and "一窗式比对" in str(caught.value)
+    assert "一窗式比对" in caught.value.text("zh")[0] and "一窗式比对" in str(caught.value)
     assert caught.value.code == "B-402"
     assert _requests(bureau, "REQUEST_CLEARING") == before + 1
     bureau.admin.set_declaration(general.taxpayer_id, "mismatched", PERIOD)

@@ -78,7 +78,7 @@ def test_withdrawn_declaration_fails_without_retry(
     attempts, requests = _one_request(bureau, client, "REQUEST_CLEARING")
     with pytest.raises(DeclarationMissing) as caught:
         client.request_clearing(PERIOD, types)
-    assert caught.value.zh.startswith("一窗式比对失败")
+    assert caught.value.text("zh")[0].startswith("一窗式比对失败")
     assert "一窗式比对失败" in str(caught.value)  # the bureau's own words
     assert _one_request(bureau, client, "REQUEST_CLEARING") == (attempts + 1, requests + 1)
 
@@ -90,6 +90,6 @@ def test_revoked_certificate_fails_the_handshake_without_retry(
     attempts, requests = _one_request(bureau, client, "HANDSHAKE_HELLO")
     with pytest.raises(CertificateRevoked) as caught:
         _handshake(client, device)
-    assert caught.value.zh == "税控设备证书已作废，无法清卡"
+    assert caught.value.text("zh")[0] == "税控设备证书已作废，无法清卡"
     assert "证书已作废" in str(caught.value)
     assert _one_request(bureau, client, "HANDSHAKE_HELLO") == (attempts + 1, requests + 1)

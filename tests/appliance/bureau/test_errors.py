@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 from appliance.bureau import codes, errors
+from appliance.wording import message
 
 CLASSES = [
     cls
@@ -21,9 +22,10 @@ def test_codes_are_unique_and_well_formed() -> None:
 
 def test_every_error_speaks_both_languages() -> None:
     for cls in CLASSES:
-        for text in (cls.zh, cls.en, cls.action_zh, cls.action_en):
+        words = message(cls.code, "none")  # no fallback: each code has its own words
+        for text in (words.zh, words.en, words.action_zh, words.action_en):
             assert text.strip(), cls
-        assert any("\u4e00" <= char <= "\u9fff" for char in cls.zh + cls.action_zh), cls
+        assert any("\u4e00" <= char <= "\u9fff" for char in words.zh + words.action_zh), cls
 
 
 def test_every_result_code_maps_to_an_error() -> None:
@@ -65,8 +67,9 @@ def test_transience_is_by_type() -> None:
 
 
 def test_the_messages_a_shop_recognises() -> None:
-    assert "无上报汇总信息或当前处于非征期" in errors.NotFilingPeriod.zh
-    assert "一窗式比对" in errors.DeclarationMissing.zh
-    assert "一窗式比对" in errors.DeclarationMismatched.zh
-    assert "作废" in errors.CertificateRevoked.zh and "挂失" in errors.CertificateLost.zh
+    assert "无上报汇总信息或当前处于非征期" in errors.NotFilingPeriod().text("zh")[0]
+    assert "一窗式比对" in errors.DeclarationMissing().text("zh")[0]
+    assert "一窗式比对" in errors.DeclarationMismatched().text("zh")[0]
+    assert "作废" in errors.CertificateRevoked().text("zh")[0]
+    assert "挂失" in errors.CertificateLost().text("zh")[0]
     assert errors.CertificateRevoked().text("en")[1].startswith("Go to the tax service hall")

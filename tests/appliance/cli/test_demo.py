@@ -60,7 +60,7 @@ def test_default_demo_clears_and_shows_before_and_after(today: datetime) -> None
     ("scenario", "kind", "words"),
     [
         ("declaration-missing", "needs-human", "一窗式比对失败"),
-        pytest.param("locked", "done", "设备此前已锁定", marks=pytest.mark.dates),
+        pytest.param("locked", "done", "设备已解锁，可以重新开票", marks=pytest.mark.dates),
     ],
 )
 def test_named_scenarios(scenario: str, kind: str, words: str, today: datetime) -> None:
