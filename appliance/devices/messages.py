@@ -52,6 +52,25 @@ MESSAGES: dict[str, Message] = {
         "请检查设备地址的写法",
         "Check how the device address is written",
     ),
+    "D-007": Message(
+        "税控设备停止响应（USB端点阻塞）",
+        "The tax device stopped taking commands (its USB endpoint stalled)",
+        "请重新插拔设备后再试；本机稍后也会自动再试",
+        "Unplug the device and plug it in again; the box also retries by itself",
+    ),
+    "D-008": Message(
+        "税控设备返回了不可能的数据（例如不存在的日期）",
+        "The tax device answered with impossible data (such as a date that does not exist)",
+        "请重新插拔设备后再试；如反复出现，请联系税控服务单位检查设备",
+        "Unplug the device and plug it in again; if it keeps happening, "
+        "ask the tax device service provider to check it",
+    ),
+    "D-009": Message(
+        "税控设备响应太慢，操作超时",
+        "The tax device is too slow: the operation ran out of time",
+        "请重新插拔设备后再试；本机稍后也会自动再试",
+        "Unplug the device and plug it in again; the box also retries by itself",
+    ),
     "D-101": Message(
         "设备密码（PIN）错误",
         "The device PIN is wrong",
