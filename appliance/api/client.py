@@ -222,16 +222,22 @@ class ApiClient:
         request: dict[str, Any] = {"id": 1, "cmd": "subscribe"}
         if topics is not None:
             request["topics"] = list(topics)
-        sock = _connect(self.path, self.timeout)
-        reader = LineReader(sock.recv)
-        try:
-            _send(sock, encode(request))
-            reply = self._await_reply(sock, reader, 1, time.monotonic() + self.timeout)
-            if reply.get("ok") is not True:
-                raise ApiError.from_wire(reply.get("error"))
-        except BaseException:
-            sock.close()
-            raise
+        deadline = time.monotonic() + self.timeout
+        for resend in range(RESENDS + 1):
+            sock = _connect(self.path, max(deadline - time.monotonic(), 0.001))
+            reader = LineReader(sock.recv)
+            try:
+                _send(sock, encode(request))
+                reply = self._await_reply(sock, reader, 1, deadline)
+                if _closed_unread(reply) and resend < RESENDS:
+                    sock.close()  # closed before the daemon read it: ask again
+                    continue
+                if reply.get("ok") is not True:
+                    raise ApiError.from_wire(reply.get("error"))
+            except BaseException:
+                sock.close()
+                raise
+            break
         result = reply.get("result")
         seq = result.get("seq") if isinstance(result, dict) else None
         subscription = Subscription(sock, reader, seq if isinstance(seq, int) else 0, self._forget)

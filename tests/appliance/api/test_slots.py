@@ -236,3 +236,37 @@ def test_a_subscription_closed_by_the_daemon_raises_connection_closed(
         with pytest.raises(ConnectionClosed) as caught:
             next(events)
         assert caught.value.code == "A-408"
+
+
+def test_a_subscription_the_daemon_closed_unread_is_asked_again(socket_dir: Path) -> None:
+    path = socket_dir / "fake.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(2)
+    goodbye = (
+        b'{"id":null,"ok":false,"error":{"code":"A-408","message":"closed","message_zh":"x",'
+        b'"details":{"reason":"evicted"}}}\n'
+    )
+    subscribed = b'{"id":1,"ok":true,"result":{"topics":null,"seq":7}}\n{"event":"step","seq":8}\n'
+    connections: list[socket.socket] = []
+
+    def serve() -> None:
+        for answer in (goodbye, subscribed):
+            conn, _ = listener.accept()
+            connections.append(conn)
+            conn.recv(65536)
+            conn.sendall(answer)
+            if answer is goodbye:
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with ApiClient(path) as client:
+        events = client.subscribe()
+        assert events.start_seq == 7
+        assert next(events)["seq"] == 8
+    thread.join(WAIT)
+    listener.close()
+    for conn in connections:
+        conn.close()
+    assert len(connections) == 2

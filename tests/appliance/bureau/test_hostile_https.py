@@ -7,6 +7,8 @@ error's type says whether the retry policy tries again (transient) or stops at o
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,3 +218,24 @@ def test_bytes_beyond_an_answer_never_reach_the_next_one(start: type[HostileServ
         )
     assert server.connections == 2
     transport.close()
+
+
+def test_a_name_lookup_that_hangs_costs_the_deadline_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # getaddrinfo has no timeout of its own; a resolver that hangs must not hold the attempt.
+    release = threading.Event()
+
+    def hanging(*args: object, **kwargs: object) -> list[object]:
+        release.wait(10)
+        raise OSError("resolver gave up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    transport = Transport(tmp_path / "ca.pem", MAX_ANSWER)
+    started = time.monotonic()
+    with pytest.raises(BureauTimeout):
+        transport.post(
+            "https://bureau.example:443/x", b"<a/>", READ_S, READ_S, time.monotonic() + ATTEMPT_S
+        )
+    assert time.monotonic() - started < ATTEMPT_S + MARGIN_S
+    release.set()

@@ -15,6 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from appliance.clearing.classify import outcome_for
+from appliance.clearing.outcomes import OutcomeKind
+from appliance.clearing.steps import JobStep
 from appliance.devices import errors as e
 from appliance.devices.deadlines import Deadlines
 from appliance.devices.messages import describe
@@ -153,6 +156,20 @@ def test_impossible_dates_are_an_invalid_answer(
     _typed(caught.value, "D-008")
     assert isinstance(caught.value, e.InvalidAnswer)
     assert isinstance(caught.value, e.TRANSIENT_ERRORS)
+    device.close()
+
+
+def test_an_impossible_date_ends_as_a_retry_not_an_internal_error(open_sim: OpenSim) -> None:
+    # It used to leak ValueError, which the job turned into J-500 "internal error, call support".
+    device, _ = open_hostile(
+        open_sim(), Misbehaviour(dates={"read_clock": ("clock", "20260231100000")})
+    )
+    with pytest.raises(e.DeviceError) as caught:
+        device.read_clock()
+    outcome = outcome_for(caught.value, "661900000000", 202610, JobStep.PRECHECK)
+    assert outcome.code == "D-008"
+    assert outcome.kind is OutcomeKind.RETRY_LATER
+    assert outcome.message_zh and outcome.message_en
     device.close()
 
 
