@@ -15,6 +15,10 @@ from collections import Counter
 
 _LOGGER = logging.getLogger(__name__)
 
+# A subscriber that had read everything this recently counts as reading now: the line sent a
+# moment ago may simply not have been read yet.
+READ_GRACE_S = 1.0
+
 
 def _peer_of(sock: socket.socket | None) -> tuple[int, int]:
     """Return (uid, pid) of the process on the other end of a Unix socket ((-1, -1) unknown)."""
@@ -137,6 +141,8 @@ class Connection:
             return now
         if self.subscribed:
             self.observe(now)
+            if now - self.caught_up < READ_GRACE_S:
+                return now
             return max(self.caught_up, self.last_request)
         return self.last_request
 

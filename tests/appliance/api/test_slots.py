@@ -63,9 +63,9 @@ def test_an_idle_connection_is_closed_with_a_last_line(
 
 
 def test_a_client_that_keeps_asking_is_not_idle(start_server: Callable[..., ServerThread]) -> None:
-    served = start_server(idle_timeout=0.3)
+    served = start_server(idle_timeout=0.8)
     raw = RawClient(served.server.path)
-    for number in range(12):
+    for number in range(15):
         ping(raw, number)
         time.sleep(0.1)
     assert served.server.stats.idle_closed == 0

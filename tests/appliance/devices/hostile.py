@@ -47,6 +47,8 @@ ERRNOS = {
 # Every device limit scaled down a hundredfold: a 10 s transfer timeout becomes 100 ms, an
 # operation's 15 s become 150 ms. The rules are the same; the tests take milliseconds.
 FAST = Deadlines().scaled(0.01)
+# Limits for the honest parts of a test: short, yet far above what a loaded machine needs.
+ROOMY = Deadlines().scaled(0.2)
 
 
 @dataclass
@@ -236,7 +238,7 @@ def open_hostile(
     sim: SimBackend,
     misbehaviour: Misbehaviour | None = None,
     script: Iterable[Any] = (),
-    deadlines: Deadlines = FAST,
+    deadlines: Deadlines = ROOMY,
 ) -> tuple[NisecDevice, HostileBackend]:
     """Return the real driver, through pyusb, on a hostile copy of ``sim``."""
     backend = HostileBackend(sim, misbehaviour, script)

@@ -26,7 +26,7 @@ from appliance.protocol import serial_frame as sf
 from simulators.device.core import target as t
 from simulators.device.firmware.link import Link
 from simulators.device.usb_backend import SimBackend
-from tests.appliance.devices.hostile import FAST, patch_date
+from tests.appliance.devices.hostile import ROOMY, patch_date
 
 
 @dataclass
@@ -131,7 +131,7 @@ class HostileBenchDevice:
 
 @contextlib.contextmanager
 def hostile_bench(
-    sim: SimBackend, misbehaviour: SerialMisbehaviour, deadlines: Deadlines = FAST
+    sim: SimBackend, misbehaviour: SerialMisbehaviour, deadlines: Deadlines = ROOMY
 ) -> Iterator[tuple[NisecDevice, HostileBenchDevice]]:
     """Yield the real driver over pyserial on a hostile bench device."""
     bench = HostileBenchDevice(sim, misbehaviour)

@@ -23,7 +23,7 @@ from appliance.devices.usb_pipe import UsbPipe
 from appliance.protocol.commands import DEFAULT_PIN
 from simulators.device import descriptors as d
 from simulators.device import open_backend
-from tests.appliance.devices.hostile import FAST, HostileBackend, Misbehaviour
+from tests.appliance.devices.hostile import ROOMY, HostileBackend, Misbehaviour
 from tests.simulators.device.conftest import ANCHOR, FrozenClock, OpenSim
 
 URL = f"usb://{d.VENDOR_ID:04x}:{d.PRODUCT_ID:04x}"
@@ -50,7 +50,7 @@ def _capture(sim: Any, path: Path, misbehaviour: Misbehaviour) -> list[object]:
     backend = HostileBackend(sim, misbehaviour)
     pipe = UsbPipe.open(d.VENDOR_ID, d.PRODUCT_ID, backend=backend, name=URL)
     known = lookup(d.VENDOR_ID, d.PRODUCT_ID, pipe.descriptor.manufacturer)
-    device = NisecDevice(CapturePipe(pipe, path, URL), URL, known, deadlines=FAST)
+    device = NisecDevice(CapturePipe(pipe, path, URL), URL, known, deadlines=ROOMY)
     try:
         return _read(device)
     finally:
