@@ -215,11 +215,11 @@ class ApiServer:
             return
         self._closing = True
         server.close()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        # Nothing here may wait before every client is cut off: a request read meanwhile
+        # would still be dispatched.
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
         # Aborting a transport ends its connection's read loop with end-of-file; the serving
         # tasks are never cancelled, since Python 3.11's stream server logs a cancelled one as
         # an error.
@@ -235,7 +235,8 @@ class ApiServer:
             for connection, task in self._connections.items()
             if current not in connection.requests
         ]
-        await asyncio.gather(*requests, *serving, return_exceptions=True)
+        sweeping = [sweeper] if sweeper is not None else []
+        await asyncio.gather(*requests, *serving, *sweeping, return_exceptions=True)
         await server.wait_closed()
         if self._identity is not None:
             remove_if_ours(self.path, self._identity)
