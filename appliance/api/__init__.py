@@ -1,11 +1,20 @@
 """The local API: JSON lines on a Unix socket between the daemon, the kiosk and the CLI."""
 
-from appliance.api.client import ApiClient, Subscription, is_running
-from appliance.api.errors import ApiError, ApiTimeout, ApiUnavailable, BadReply
+from appliance.api.client import ApiClient, DaemonStatus, Subscription, is_running, status_of
+from appliance.api.errors import (
+    ApiBusy,
+    ApiError,
+    ApiTimeout,
+    ApiUnavailable,
+    BadReply,
+    ConnectionClosed,
+    DaemonNotRunning,
+)
 from appliance.api.schema import Arg, ArgSchema
 from appliance.api.server import ApiServer
 
 __all__ = [
+    "ApiBusy",
     "ApiClient",
     "ApiError",
     "ApiServer",
@@ -14,6 +23,10 @@ __all__ = [
     "Arg",
     "ArgSchema",
     "BadReply",
+    "ConnectionClosed",
+    "DaemonNotRunning",
+    "DaemonStatus",
     "Subscription",
     "is_running",
+    "status_of",
 ]

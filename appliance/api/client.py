@@ -2,13 +2,16 @@
 
 ``ApiClient.call`` sends one request at a time on a connection it keeps; ``subscribe`` opens a
 connection of its own that yields events until the daemon goes away or it is closed. Every
-failure to reach or understand the daemon is an :class:`ApiUnavailable`; an error answered by the
-daemon is an :class:`ApiError` with the daemon's code and messages.
+failure to reach or understand the daemon is an :class:`ApiUnavailable` (:class:`ApiBusy` when
+the daemon runs but has no slot free, :class:`DaemonNotRunning` when none runs); an error
+answered by the daemon is an :class:`ApiError` with the daemon's code and messages.
+:func:`status_of` tells running, busy and absent apart without raising.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import socket
 import threading
@@ -20,11 +23,14 @@ from types import TracebackType
 from typing import Any
 
 from appliance.api.errors import (
+    CLOSED,
     LINE_TOO_LONG,
+    ApiBusy,
     ApiError,
     ApiTimeout,
     ApiUnavailable,
     BadReply,
+    DaemonNotRunning,
 )
 from appliance.api.protocol import (
     MAX_MESSAGE_LINE,
@@ -38,6 +44,11 @@ from appliance.api.protocol import (
 
 DEFAULT_TIMEOUT = 5.0
 RECV_CHUNK = 64 * 1024
+# How often a request is sent again after the daemon closed its connection before reading it
+# (idle timeout, or room made for another client); such a request was never run.
+RESENDS = 3
+# A listen backlog that is full answers a connect with EAGAIN at once: try again this often.
+_BACKLOG_RETRY_S = 0.005
 
 
 class LineReader:
@@ -69,38 +80,50 @@ class LineReader:
 
 
 def _connect(path: Path, timeout: float) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect(str(path))
-    except FileNotFoundError:
-        sock.close()
-        raise ApiUnavailable(
-            f"the QingKa daemon is not running (no socket at {path})",
-            f"清卡盒后台服务未运行（{path} 不存在）",
-        ) from None
-    except ConnectionRefusedError:
-        sock.close()
-        raise ApiUnavailable(
-            f"the QingKa daemon is not running (nobody listens on {path})",
-            f"清卡盒后台服务未运行（{path} 无人监听）",
-        ) from None
-    except PermissionError:
-        sock.close()
-        raise ApiUnavailable(
-            f"no permission to use {path}: is this user in the daemon's group?",
-            f"无权使用 {path}：当前用户是否属于后台服务的用户组？",
-        ) from None
-    except TimeoutError:
-        sock.close()
-        raise ApiTimeout() from None
-    except OSError as error:
-        sock.close()
-        raise ApiUnavailable(
-            f"cannot connect to the QingKa daemon at {path}: {error.strerror}",
-            f"无法连接清卡盒后台服务（{path}）：{error.strerror}",
-        ) from error
-    return sock
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        try:
+            sock.connect(str(path))
+            return sock
+        except BlockingIOError:
+            # Every connection the daemon has not accepted yet fills its backlog: a flood of
+            # connects. The daemon is there; knock again until the timeout.
+            sock.close()
+            if time.monotonic() >= deadline:
+                raise ApiBusy(
+                    "the QingKa daemon is flooded with connections; try again in a moment",
+                    "清卡盒后台服务连接请求过多，请稍后再试",
+                ) from None
+            time.sleep(_BACKLOG_RETRY_S)
+        except FileNotFoundError:
+            sock.close()
+            raise DaemonNotRunning(
+                f"the QingKa daemon is not running (no socket at {path})",
+                f"清卡盒后台服务未运行（{path} 不存在）",
+            ) from None
+        except ConnectionRefusedError:
+            sock.close()
+            raise DaemonNotRunning(
+                f"the QingKa daemon is not running (nobody listens on {path})",
+                f"清卡盒后台服务未运行（{path} 无人监听）",
+            ) from None
+        except PermissionError:
+            sock.close()
+            raise ApiUnavailable(
+                f"no permission to use {path}: is this user in the daemon's group?",
+                f"无权使用 {path}：当前用户是否属于后台服务的用户组？",
+            ) from None
+        except TimeoutError:
+            sock.close()
+            raise ApiTimeout() from None
+        except OSError as error:
+            sock.close()
+            raise ApiUnavailable(
+                f"cannot connect to the QingKa daemon at {path}: {error.strerror}",
+                f"无法连接清卡盒后台服务（{path}）：{error.strerror}",
+            ) from error
 
 
 def _lost() -> ApiUnavailable:
@@ -176,14 +199,20 @@ class ApiClient:
                     f"请求超过 {MAX_REQUEST_LINE} 字节",
                 )
             deadline = time.monotonic() + self.timeout
-            sock, reader = self._connection()
-            try:
-                _send(sock, line)
-                reply = self._await_reply(sock, reader, request_id, deadline)
-            except BaseException:
-                # Whatever arrives later on this connection belongs to this request: start over.
+            for resend in range(RESENDS + 1):
+                sock, reader = self._connection(deadline)
+                try:
+                    _send(sock, line)
+                    reply = self._await_reply(sock, reader, request_id, deadline)
+                except BaseException:
+                    # Whatever arrives later on this connection belongs to this request.
+                    self._disconnect()
+                    raise
+                if not _closed_unread(reply) or resend == RESENDS:
+                    break
+                # The daemon closed the connection before reading the request: it did not run,
+                # so it goes again on a new connection.
                 self._disconnect()
-                raise
         if reply.get("ok") is True:
             return reply.get("result")
         raise ApiError.from_wire(reply.get("error"))
@@ -193,16 +222,22 @@ class ApiClient:
         request: dict[str, Any] = {"id": 1, "cmd": "subscribe"}
         if topics is not None:
             request["topics"] = list(topics)
-        sock = _connect(self.path, self.timeout)
-        reader = LineReader(sock.recv)
-        try:
-            _send(sock, encode(request))
-            reply = self._await_reply(sock, reader, 1, time.monotonic() + self.timeout)
-            if reply.get("ok") is not True:
-                raise ApiError.from_wire(reply.get("error"))
-        except BaseException:
-            sock.close()
-            raise
+        deadline = time.monotonic() + self.timeout
+        for resend in range(RESENDS + 1):
+            sock = _connect(self.path, max(deadline - time.monotonic(), 0.001))
+            reader = LineReader(sock.recv)
+            try:
+                _send(sock, encode(request))
+                reply = self._await_reply(sock, reader, 1, deadline)
+                if _closed_unread(reply) and resend < RESENDS:
+                    sock.close()  # closed before the daemon read it: ask again
+                    continue
+                if reply.get("ok") is not True:
+                    raise ApiError.from_wire(reply.get("error"))
+            except BaseException:
+                sock.close()
+                raise
+            break
         result = reply.get("result")
         seq = result.get("seq") if isinstance(result, dict) else None
         subscription = Subscription(sock, reader, seq if isinstance(seq, int) else 0, self._forget)
@@ -222,13 +257,16 @@ class ApiClient:
         with self._lock:
             self._subscriptions.discard(subscription)
 
-    def _connection(self) -> tuple[socket.socket, LineReader]:
+    def _connection(self, deadline: float | None = None) -> tuple[socket.socket, LineReader]:
         if self._sock is not None and not _still_open(self._sock):
-            # The daemon went away (or restarted) since the last call; nothing was sent yet, so
-            # reconnecting is safe.
+            # The daemon went away (or restarted, or closed an idle connection) since the last
+            # call; nothing was sent yet, so reconnecting is safe.
             self._disconnect()
         if self._sock is None or self._reader is None:
-            self._sock = _connect(self.path, self.timeout)
+            left = self.timeout if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                raise ApiTimeout()
+            self._sock = _connect(self.path, left)
             self._reader = LineReader(self._sock.recv)
         return self._sock, self._reader
 
@@ -260,6 +298,17 @@ class ApiClient:
                 # clients); this client has only one request outstanding, so it is this one's.
                 return reply
             # Anything else (an event, a stale reply) is not the answer: keep reading.
+
+
+def _closed_unread(reply: dict[str, Any]) -> bool:
+    """Tell whether ``reply`` is the daemon's last line on a connection it closed unread."""
+    error = reply.get("error")
+    return (
+        reply.get("id") is None
+        and reply.get("ok") is False
+        and isinstance(error, dict)
+        and error.get("code") == CLOSED
+    )
 
 
 def _still_open(sock: socket.socket) -> bool:
@@ -338,11 +387,31 @@ class Subscription(Iterator[dict[str, Any]]):
             on_close(self)
 
 
-def is_running(path: str | os.PathLike[str] | None = None, timeout: float = 1.0) -> bool:
-    """Return whether a daemon answers on the API socket at ``path``."""
+class DaemonStatus(enum.Enum):
+    """What is on the other side of the API socket."""
+
+    RUNNING = "running"  # a daemon answered
+    BUSY = "busy"  # a daemon is there but could not answer now (no slot free, too slow)
+    ABSENT = "absent"  # no daemon: no socket, or nobody listening on it
+    UNREACHABLE = "unreachable"  # something is there this user cannot use (permission...)
+
+
+def status_of(path: str | os.PathLike[str] | None = None, timeout: float = 1.0) -> DaemonStatus:
+    """Return whether a daemon runs on the API socket at ``path``, is busy, or is absent."""
     with ApiClient(path, timeout) as client:
         try:
             client.call("ping")
+        except (ApiBusy, ApiTimeout):
+            return DaemonStatus.BUSY
+        except DaemonNotRunning:
+            return DaemonStatus.ABSENT
+        except ApiUnavailable:
+            return DaemonStatus.UNREACHABLE
         except ApiError:
-            return False
-    return True
+            pass  # a daemon that answers, even with an error, is running
+    return DaemonStatus.RUNNING
+
+
+def is_running(path: str | os.PathLike[str] | None = None, timeout: float = 1.0) -> bool:
+    """Return whether a daemon runs on the API socket at ``path`` (busy counts as running)."""
+    return status_of(path, timeout) in (DaemonStatus.RUNNING, DaemonStatus.BUSY)

@@ -2,7 +2,8 @@
 
 Every error has a stable ``code`` and a message in English and Chinese, so the kiosk and the CLI
 can show it without knowing the command that failed. Callers choose what to do by type:
-:class:`ApiUnavailable` (and its subclasses) means "the daemon cannot be used right now",
+:class:`ApiUnavailable` (and its subclasses) means "the daemon cannot be used right now" --
+:class:`DaemonNotRunning` that none runs, :class:`ApiBusy` that it runs but has no slot free --
 anything else is an answer from a running daemon.
 """
 
@@ -11,8 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 BAD_REQUEST = "A-400"
+FORBIDDEN = "A-403"
 UNKNOWN_COMMAND = "A-404"
+CLOSED = "A-408"
+CONFLICT = "A-409"
 LINE_TOO_LONG = "A-413"
+BUSY = "A-429"
 INTERNAL = "A-500"
 BAD_REPLY = "A-502"
 UNAVAILABLE = "A-503"
@@ -76,6 +81,42 @@ class ApiUnavailable(ApiError):
         super().__init__(self.default_code, message, message_zh, details)
 
 
+class DaemonNotRunning(ApiUnavailable):
+    """Nobody listens on the socket (or there is no socket): no daemon is running there."""
+
+
+class ApiBusy(ApiUnavailable):
+    """The daemon runs but has no slot free: every connection is running a command."""
+
+    default_code = BUSY
+
+    def __init__(
+        self,
+        message: str = "the QingKa daemon is busy: every connection is running a command;"
+        " try again in a moment",
+        message_zh: str = "清卡盒后台服务正忙（所有连接都在执行命令），请稍后再试",
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, message_zh, details)
+
+
+class ConnectionClosed(ApiUnavailable):
+    """The daemon closed the connection (idle too long, or to make room for another client).
+
+    A request on that connection that got no reply was never run, so it may be sent again.
+    """
+
+    default_code = CLOSED
+
+    def __init__(
+        self,
+        message: str = "the QingKa daemon closed the connection; connect again",
+        message_zh: str = "清卡盒后台服务关闭了连接，请重新连接",
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, message_zh, details)
+
+
 class ApiTimeout(ApiUnavailable):
     """The daemon did not answer in time."""
 
@@ -108,6 +149,8 @@ _UNAVAILABLE_CODES: dict[str, type[ApiUnavailable]] = {
     UNAVAILABLE: ApiUnavailable,
     TIMEOUT: ApiTimeout,
     BAD_REPLY: BadReply,
+    BUSY: ApiBusy,
+    CLOSED: ConnectionClosed,
 }
 
 

@@ -4,6 +4,12 @@ The daemon builds one :class:`ApiServer`, registers its business commands, start
 event loop and publishes events from anywhere (worker threads included). Built in are
 ``subscribe``, ``unsubscribe``, ``ping`` and ``commands``. No request, malformed or not, and no
 client, fast or stalled, can stop the server answering the others.
+
+Slots are few and never held for good: a connection that sends no request for
+``idle_timeout`` seconds is closed with a last line saying so (a subscriber is exempt while it
+reads its events; one that stops reading for ``stall_timeout`` is dropped), and when every slot
+is taken a new client gets the slot of the least recently active connection. Only when every
+connection is running a command does a newcomer get the typed "busy" answer (A-429).
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import inspect
 import logging
 import os
 import re
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,9 +31,11 @@ from typing import Any
 
 from appliance.api.connection import Connection
 from appliance.api.errors import (
+    CLOSED,
     INTERNAL,
     LINE_TOO_LONG,
     UNKNOWN_COMMAND,
+    ApiBusy,
     ApiError,
     ApiUnavailable,
     bad_request,
@@ -55,6 +65,14 @@ DEFAULT_MODE = 0o660
 # The kiosk holds two connections, the CLI one per command, the fleet bridge one or two; 64 is
 # far above that and still bounds the memory and descriptors an API flood can take.
 MAX_CLIENTS = 64
+# A connection without a request this long is closed (subscribers that read are exempt): the
+# CLI and the kiosk send a request within milliseconds of connecting, and reconnect at once.
+IDLE_TIMEOUT_S = 30.0
+# Subscribers hear at least this often, so one that stopped reading shows it (its unread bytes
+# grow) even when the box has nothing to tell.
+KEEPALIVE_S = 15.0
+# A subscriber that has not read what it was sent for this long is dropped.
+STALL_TIMEOUT_S = 120.0
 # Requests of one connection handled at once; beyond this the server stops reading from it.
 MAX_IN_FLIGHT = 8
 # Unread event bytes a subscriber may accumulate (on top of the kernel's socket buffer) before
@@ -92,8 +110,10 @@ class ServerStats:
     clients: int = 0  # connected now
     requests: int = 0  # being handled now
     accepted: int = 0  # connections served since start
-    refused: int = 0  # connections turned away: too many clients, or shutting down
+    refused: int = 0  # connections turned away: busy (every client running a command), or closing
     dropped: int = 0  # subscribers closed because they stopped reading
+    idle_closed: int = 0  # connections closed after the idle timeout
+    evicted: int = 0  # connections closed to make room for a new client
     seq: int = 0  # sequence number of the last event published
 
 
@@ -114,7 +134,12 @@ class ApiServer:
         max_in_flight: int = MAX_IN_FLIGHT,
         max_buffered: int = MAX_BUFFERED,
         max_line: int = MAX_REQUEST_LINE,
+        idle_timeout: float = IDLE_TIMEOUT_S,
+        keepalive: float = KEEPALIVE_S,
+        stall_timeout: float = STALL_TIMEOUT_S,
     ) -> None:
+        if min(idle_timeout, keepalive, stall_timeout) <= 0 or max_clients < 1:
+            raise ValueError("API timeouts must be positive and at least one client allowed")
         self.path = Path(path)
         self.mode = mode
         self.group = group
@@ -122,6 +147,9 @@ class ApiServer:
         self.max_in_flight = max_in_flight
         self.max_buffered = max_buffered
         self.max_line = max_line
+        self.idle_timeout = idle_timeout
+        self.keepalive = keepalive
+        self.stall_timeout = stall_timeout
         self._commands: dict[str, Command] = {}
         self._builtins: dict[str, tuple[_Builtin, ArgSchema]] = {
             "subscribe": (self._subscribe, ArgSchema(TOPICS)),
@@ -135,13 +163,14 @@ class ApiServer:
         self._closing = False
         self._connections: dict[Connection, asyncio.Task[Any]] = {}
         self._requests: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
         self._stats = ServerStats()
 
     @property
     def stats(self) -> ServerStats:
         """Return the counters as they are now."""
         # A copy: callers may keep it.
-        return replace(self._stats, clients=len(self._connections), requests=len(self._requests))
+        return replace(self._stats, clients=self._live(), requests=len(self._requests))
 
     @property
     def serving(self) -> bool:
@@ -176,6 +205,7 @@ class ApiServer:
             raise
         self._loop = asyncio.get_running_loop()
         self._closing = False
+        self._sweeper = asyncio.create_task(self._sweep())
         _LOGGER.info("local API listening on %s", self.path)
 
     async def close(self) -> None:
@@ -185,6 +215,11 @@ class ApiServer:
             return
         self._closing = True
         server.close()
+        # Nothing here may wait before every client is cut off: a request read meanwhile
+        # would still be dispatched.
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
         # Aborting a transport ends its connection's read loop with end-of-file; the serving
         # tasks are never cancelled, since Python 3.11's stream server logs a cancelled one as
         # an error.
@@ -200,7 +235,8 @@ class ApiServer:
             for connection, task in self._connections.items()
             if current not in connection.requests
         ]
-        await asyncio.gather(*requests, *serving, return_exceptions=True)
+        sweeping = [sweeper] if sweeper is not None else []
+        await asyncio.gather(*requests, *serving, *sweeping, return_exceptions=True)
         await server.wait_closed()
         if self._identity is not None:
             remove_if_ours(self.path, self._identity)
@@ -261,19 +297,108 @@ class ApiServer:
         except KeyError:
             raise ValueError(f"unknown group {self.group!r} for the API socket") from None
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._closing or len(self._connections) >= self.max_clients:
-            self._stats.refused += 1
-            busy = ApiUnavailable(
-                "too many clients of the QingKa daemon, try again",
-                "清卡盒后台服务连接过多，请稍后再试",
+    # -- admission, idle connections, keepalives ----------------------------------------------
+
+    def _live(self) -> int:
+        return sum(1 for connection in self._connections if not connection.leaving)
+
+    def _victim(self) -> Connection | None:
+        """Return the least recently active connection that may give way, if any.
+
+        A connection running a command keeps its slot (its reply is owed); among the others a
+        misbehaving one goes first, then one of the user and the process holding the most
+        connections, then the one seen active longest ago, the oldest first among equals.
+        """
+        now = time.monotonic()
+        candidates = [
+            connection
+            for connection in self._connections
+            if not connection.leaving and connection.running == 0
+        ]
+        if not candidates:
+            return None
+        held: Counter[tuple[str, int]] = Counter()
+        for connection in candidates:
+            held["uid", connection.uid] += 1
+            held["pid", connection.pid] += 1
+        return min(candidates, key=lambda connection: connection.rank(now, held))
+
+    def _goodbye(self, connection: Connection, reason: str) -> None:
+        if reason == "idle":
+            self._stats.idle_closed += 1
+            why = ApiError(
+                CLOSED,
+                f"connection closed after {self.idle_timeout:g} s without a request;"
+                " connect again (a request sent since was not run)",
+                f"连接空闲超过 {self.idle_timeout:g} 秒已关闭，请重新连接（之后发送的请求未执行）",
+                {"reason": "idle"},
             )
-            writer.write(encode(error_reply(None, busy)))
+        else:
+            self._stats.evicted += 1
+            why = ApiError(
+                CLOSED,
+                "connection closed to make room for another client; connect again"
+                " (a request without a reply was not run)",
+                "为接入其他客户端，本连接已关闭，请重新连接（未收到回复的请求未执行）",
+                {"reason": "evicted"},
+            )
+        _LOGGER.info("%s: closed (%s)", connection.name, reason)
+        connection.leave(encode(error_reply(None, why)))
+
+    async def _sweep(self) -> None:
+        """Close idle connections, drop stalled subscribers, keep subscribers hearing."""
+        period = min(self.idle_timeout, self.keepalive, self.stall_timeout) / 4
+        period = min(max(period, 0.005), 1.0)
+        while True:
+            await asyncio.sleep(period)
+            now = time.monotonic()
+            for connection in list(self._connections):
+                if connection.leaving or connection.closing:
+                    continue
+                if connection.subscribed:
+                    self._tend_subscriber(connection, now)
+                elif (
+                    connection.running == 0
+                    and not connection.requests
+                    and not connection.pending_input()
+                    and now - connection.last_request > self.idle_timeout
+                ):
+                    self._goodbye(connection, "idle")
+
+    def _tend_subscriber(self, connection: Connection, now: float) -> None:
+        connection.observe(now)
+        if now - connection.caught_up > self.stall_timeout:
+            _LOGGER.warning(
+                "%s: dropped, nothing read for %.0f s", connection.name, self.stall_timeout
+            )
+            connection.dropped = True
+            connection.leaving = True
+            connection.writer.transport.abort()
+        elif now - connection.last_sent >= self.keepalive:
+            connection.send_event(encode({"keepalive": True, "seq": self._stats.seq}))
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._closing and self._live() >= self.max_clients:
+            victim = self._victim()
+            if victim is not None:
+                self._goodbye(victim, "evicted")
+        if self._closing or self._live() >= self.max_clients:
+            self._stats.refused += 1
+            refusal: ApiError = (
+                ApiUnavailable("the QingKa daemon is shutting down", "清卡盒后台服务正在停止")
+                if self._closing
+                else ApiBusy()
+            )
+            writer.write(encode(error_reply(None, refusal)))
             writer.close()
             return
         self._stats.accepted += 1
         connection = Connection(
-            writer, f"API client {self._stats.accepted}", self.max_buffered, self.max_in_flight
+            reader,
+            writer,
+            f"API client {self._stats.accepted}",
+            self.max_buffered,
+            self.max_in_flight,
         )
         task = asyncio.current_task()
         assert task is not None
@@ -295,9 +420,14 @@ class ApiServer:
 
     async def _read_requests(self, connection: Connection, reader: asyncio.StreamReader) -> None:
         framer = LineFramer(self.max_line)
-        while data := await reader.read(READ_CHUNK):
-            for item in framer.feed(data):
+        while not connection.leaving and (data := await reader.read(READ_CHUNK)):
+            items = framer.feed(data)
+            connection.partial = framer.pending
+            for item in items:
+                if connection.leaving:
+                    return  # closed by the server: what it sent since is never run
                 if isinstance(item, TooLong):
+                    connection.misbehaved = True
                     too_long = ApiError(
                         LINE_TOO_LONG,
                         f"request longer than {self.max_line} bytes; ignored up to its newline",
@@ -311,10 +441,12 @@ class ApiServer:
         try:
             message = decode(line)
         except ApiError as error:
+            connection.misbehaved = True
             await connection.send(encode(error_reply(None, error)))
             return
         request_id = message.get("id")
         if not is_request_id(request_id):
+            connection.misbehaved = True
             missing_id = bad_request(
                 "request needs an id: an integer or a string of at most 64 characters",
                 "请求需要 id：整数或不超过 64 个字符的字符串",
@@ -322,7 +454,11 @@ class ApiServer:
             )
             await connection.send(encode(error_reply(None, missing_id)))
             return
+        connection.last_request = time.monotonic()
         await connection.slots.acquire()
+        if connection.leaving:
+            connection.slots.release()
+            return
         task = asyncio.create_task(self._answer(connection, request_id, message))
         self._requests.add(task)
         connection.requests.add(task)
@@ -330,6 +466,7 @@ class ApiServer:
         def finished(done: asyncio.Task[None]) -> None:
             self._requests.discard(done)
             connection.requests.discard(done)
+            connection.started.discard(done)
             connection.slots.release()
 
         task.add_done_callback(finished)
@@ -337,6 +474,9 @@ class ApiServer:
     async def _answer(
         self, connection: Connection, request_id: RequestId, message: dict[str, Any]
     ) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            connection.started.add(task)  # from here on, the request counts as run
         cmd = message.get("cmd")
         try:
             reply = ok_reply(request_id, await self._dispatch(connection, cmd, message))
@@ -371,12 +511,17 @@ class ApiServer:
                 UNKNOWN_COMMAND, f"unknown command '{_short(cmd)}'", f"未知命令 {_short(cmd)}"
             )
         args = command.schema.validate(message)
-        if command.is_async:
-            return await command.handler(args)
-        result = await asyncio.to_thread(command.handler, args)
-        if inspect.isawaitable(result):  # an object whose __call__ is async
-            result = await result
-        return result
+        # A client whose command runs keeps its slot: the reply is owed to it.
+        connection.running += 1
+        try:
+            if command.is_async:
+                return await command.handler(args)
+            result = await asyncio.to_thread(command.handler, args)
+            if inspect.isawaitable(result):  # an object whose __call__ is async
+                result = await result
+            return result
+        finally:
+            connection.running -= 1
 
     def _subscribe(self, connection: Connection, args: dict[str, Any]) -> dict[str, Any]:
         # Built-ins run without awaiting, so this reply is written before any event the new

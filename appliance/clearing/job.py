@@ -30,6 +30,7 @@ from appliance.clearing.pins import PinGuard
 from appliance.clearing.steps import JobStep
 from appliance.clock import first_of_next_month, month_of
 from appliance.devices import errors as dev
+from appliance.devices.deadlines import WHOLE_READ_S
 from appliance.devices.models import (
     Certificate,
     Identity,
@@ -236,9 +237,10 @@ class ClearingJob:
             raise dev.TrainingDevice("", device.url)
         if self.expected_taxpayer and identity.taxpayer_id != self.expected_taxpayer:
             raise Stop(classify.taxpayer_mismatch(identity, self.expected_taxpayer))
-        self.pins.verify(device, identity.device_no, self.pin)
-        clock = device.read_clock()
-        monitors = {t: device.monitor(t) for t in device.invoice_types()}
+        with device.within(WHOLE_READ_S):
+            self.pins.verify(device, identity.device_no, self.pin)
+            clock = device.read_clock()
+            monitors = {t: device.monitor(t) for t in device.invoice_types()}
         statuses = {t: derive_status(t, clock, m.kpjzsj, m.zxbsrq) for t, m in monitors.items()}
         pending = self.journal.unfinished(identity.device_no)
         if pending is not None:

@@ -11,8 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-from appliance.api.client import ApiClient
-from appliance.api.errors import ApiError, ApiUnavailable
+from appliance.api.client import DaemonStatus, status_of
 from appliance.api.protocol import default_socket_path
 from appliance.cli.output import EXIT_USAGE, default_lang, print_error, print_json
 from appliance.daemon.config import DEFAULT_PATH, ConfigError, DaemonConfig, load_config
@@ -70,20 +69,17 @@ def daemon_socket(args: argparse.Namespace) -> tuple[Path | None, str]:
 
 
 def daemon_state(path: Path) -> str:
-    """Return "running", "busy" or "absent" for the daemon at ``path``."""
-    try:
-        with ApiClient(path, timeout=3.0) as client:
-            client.call("ping")
-    except ApiUnavailable:
-        return "absent"  # nobody listens, or no permission, or it does not answer in time
-    except ApiError as exc:
-        # An answer came, so a daemon is there: it may be turning new clients away.
-        return "busy" if exc.code in BUSY_CODES else "running"
-    return "running"
+    """Return "running", "busy" or "absent" for the daemon at ``path``.
 
-
-# What a daemon that is there but cannot take one more client answers.
-BUSY_CODES = frozenset({"A-429", "A-503"})
+    A socket this user may not use counts as absent here: the command then works on its own,
+    and the box's owner lock refuses it if a daemon holds the box.
+    """
+    state = status_of(path, timeout=3.0)
+    if state is DaemonStatus.RUNNING:
+        return "running"
+    if state is DaemonStatus.BUSY:
+        return "busy"
+    return "absent"
 
 
 def fail(args: argparse.Namespace, code: str, zh: str, en: str, exit_code: int) -> int:

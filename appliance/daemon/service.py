@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appliance.api.errors import ApiError
+from appliance.api.export_dir import check_export_dir
 from appliance.api.schema import Arg, ArgSchema
 from appliance.api.server import ApiServer
 from appliance.box import Box
@@ -167,11 +168,9 @@ class Daemon:
         return [period.to_json() for period in self.backups.periods()]
 
     def _export_backups(self, args: dict[str, Any]) -> dict[str, Any]:
-        directory = Path(args["directory"])
-        if not directory.is_absolute():
-            raise ApiError(
-                "A-400", "the export directory must be an absolute path", "导出目录必须是绝对路径"
-            )
+        # Only below the configured export location ([backup] export_dir, where sticks are
+        # mounted): a client must not make the daemon write the tax data anywhere it can.
+        directory = check_export_dir(Path(args["directory"]), self.config.export_dir)
         try:
             path = self.backups.export(directory, args.get("device"))
         except StorageError as exc:

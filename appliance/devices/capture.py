@@ -26,8 +26,9 @@ from appliance.devices.errors import (
     DeviceGone,
     DeviceTimeout,
     ProtocolError,
+    Stalled,
 )
-from appliance.devices.pipe import DEFAULT_TIMEOUT_MS, Pipe, Stalled, UsbDescriptor
+from appliance.devices.pipe import DEFAULT_TIMEOUT_MS, Pipe, UsbDescriptor
 
 # A capture of a whole clearing is a few hundred lines of a few hundred bytes. The caps keep a
 # wrong file (a disk image, say) from being read into memory whole.
@@ -40,6 +41,9 @@ _ERRORS: dict[str, type[DeviceError]] = {
     "busy": DeviceBusy,
     "protocol": ProtocolError,
 }
+
+
+_DESCRIPTOR_FIELDS = {"vid": int, "pid": int, "manufacturer": str, "product": str, "serial": str}
 
 
 def _error_name(exc: BaseException) -> str:
@@ -73,7 +77,7 @@ class CapturePipe:
         record: dict[str, Any] = {"op": "out", "hex": data.hex()}
         try:
             self._inner.write_out(data, timeout_ms)
-        except (DeviceError, Stalled) as exc:
+        except DeviceError as exc:
             record["error"] = _error_name(exc)
             record["detail"] = str(exc)
             raise
@@ -87,31 +91,48 @@ class CapturePipe:
             data = self._inner.read_in(max_length, timeout_ms)
             record["hex"] = data.hex()
             return data
-        except (DeviceError, Stalled) as exc:
+        except DeviceError as exc:
             record["error"] = _error_name(exc)
             record["detail"] = str(exc)
             raise
         finally:
             self._write(record)
 
-    def clear_stall(self, endpoint: str) -> None:
+    def clear_stall(self, endpoint: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         """Clear a halt and record it."""
-        self._write({"op": "clear", "endpoint": endpoint})
-        self._inner.clear_stall(endpoint)
+        record: dict[str, Any] = {"op": "clear", "endpoint": endpoint}
+        try:
+            self._inner.clear_stall(endpoint, timeout_ms)
+        except DeviceError as exc:
+            record["error"] = _error_name(exc)
+            record["detail"] = str(exc)
+            raise
+        finally:
+            self._write(record)
 
-    def reset(self) -> None:
+    def reset(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         """Reset and record it."""
-        self._write({"op": "reset"})
-        self._inner.reset()
+        record: dict[str, Any] = {"op": "reset"}
+        try:
+            self._inner.reset(timeout_ms)
+        except DeviceError as exc:
+            record["error"] = _error_name(exc)
+            record["detail"] = str(exc)
+            raise
+        finally:
+            self._write(record)
 
     def close(self) -> None:
-        """Close the device and the capture file."""
+        """Close the device and the capture file; never raises."""
         try:
             self._inner.close()
         finally:
             if not self._file.closed:
-                self._write({"op": "close"})
-                self._file.close()
+                try:
+                    self._write({"op": "close"})
+                    self._file.close()
+                except OSError:
+                    pass  # a full or vanished disk: the capture simply ends here
 
 
 class ReplayPipe:
@@ -121,11 +142,18 @@ class ReplayPipe:
         self.name = f"replay://{path}"
         self._records = load_capture(path)
         self._pos = 1
-        head = self._records[0]
-        try:
-            self.descriptor = UsbDescriptor(**head["descriptor"])
-        except (KeyError, TypeError) as exc:
-            raise ProtocolError(f"capture {path} has no valid descriptor", self.name) from exc
+        head = self._records[0].get("descriptor")
+        if not isinstance(head, dict) or set(head) != set(_DESCRIPTOR_FIELDS):
+            raise ProtocolError(f"capture {path} has no valid descriptor", self.name)
+        for key, kind in _DESCRIPTOR_FIELDS.items():
+            value = head[key]
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ProtocolError(
+                    f"capture {path}: descriptor {key} is not {kind.__name__}", self.name
+                )
+        if not (0 <= head["vid"] <= 0xFFFF and 0 <= head["pid"] <= 0xFFFF):
+            raise ProtocolError(f"capture {path}: VID or PID out of range", self.name)
+        self.descriptor = UsbDescriptor(**head)
 
     def _next(self, op: str) -> dict[str, Any]:
         if self._pos >= len(self._records) or self._records[self._pos].get("op") == "close":
@@ -147,7 +175,11 @@ class ReplayPipe:
         if error is None:
             return
         if error == "stall":
-            raise Stalled("in" if record["op"] == "in" else "out")
+            op = record["op"]
+            endpoint = "in" if op == "in" else "out" if op == "out" else record.get("endpoint")
+            if endpoint in ("in", "out"):
+                raise Stalled(str(endpoint), self.name, str(record.get("detail", "")))
+            raise ProtocolError(str(record.get("detail", "recorded stall")), self.name)
         kind = _ERRORS.get(str(error), DeviceGone)
         raise kind(str(record.get("detail", error)), self.name)
 
@@ -173,13 +205,13 @@ class ReplayPipe:
             )
         return data
 
-    def clear_stall(self, endpoint: str) -> None:
+    def clear_stall(self, endpoint: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         """Follow a recorded halt clearing."""
-        self._next("clear")
+        self._raise_recorded(self._next("clear"))
 
-    def reset(self) -> None:
+    def reset(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         """Follow a recorded reset."""
-        self._next("reset")
+        self._raise_recorded(self._next("reset"))
 
     def close(self) -> None:
         """Nothing to release."""

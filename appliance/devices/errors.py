@@ -59,6 +59,38 @@ class DeviceTimeout(DeviceError):
     summary = "tax device did not answer in time"
 
 
+class DeadlineExceeded(DeviceTimeout):
+    """A whole operation (identify, copy tax...) ran past its deadline: a device answering
+    every transfer just inside the transfer timeout is as unusable as a silent one."""
+
+    code = "D-009"
+    summary = "tax device too slow: the operation ran out of time"
+
+
+class Stalled(ProtocolError):
+    """An endpoint answered STALL and the bulk-only recovery could not bring it back.
+
+    Pipes raise it for one stalled transfer (``endpoint`` is ``"in"`` or ``"out"``); the session
+    clears the halt and carries on, and only a device that keeps stalling ends a command with
+    it. Inside the device error tree, so no caller can miss it.
+    """
+
+    code = "D-007"
+    summary = "tax device endpoint stalled"
+
+    def __init__(self, endpoint: str, device: str = "", detail: str = "") -> None:
+        self.endpoint = endpoint
+        super().__init__(detail or f"{endpoint} endpoint stalled", device)
+
+
+class InvalidAnswer(ProtocolError):
+    """Well-framed bytes that say something impossible: a date that does not exist, a residue
+    larger than the transfer, a lock moment of zero."""
+
+    code = "D-008"
+    summary = "tax device gave an impossible answer"
+
+
 class UnsupportedDevice(DeviceError):
     """A USB device that is not a tax device we know."""
 
@@ -210,3 +242,10 @@ TRANSIENT_ERRORS: tuple[type[DeviceError], ...] = (
     DeviceTimeout,
     ProtocolError,
 )
+
+
+def describe(error: DeviceError, lang: str = "zh") -> str:
+    """Return one plain sentence for ``error``: what happened, what to do, and the code."""
+    what, action = error.text(lang)
+    separator = "。" if lang == "zh" else ". "
+    return f"{what}{separator}{action}{'。' if lang == 'zh' else '.'} [{error.code}]"

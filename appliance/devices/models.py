@@ -23,22 +23,49 @@ TYPE_NAMES_EN = {
 }
 
 
+# The years a tax device's dates can honestly fall in. The codec accepts any four BCD digits
+# from 1900 on; a clock reading 9999 is garbage, and would overflow the month arithmetic of the
+# calendar further on, so it is refused here with the other impossible dates.
+MIN_YEAR = 2000
+MAX_YEAR = 2099
+
+
+class ImpossibleValue(ValueError):
+    """A well-encoded protocol value that names no real moment (31 February, year 9999)."""
+
+
 def to_date(value: int) -> date | None:
-    """Turn a protocol ``YYYYMMDD`` int into a date (0 means none)."""
+    """Turn a protocol ``YYYYMMDD`` int into a date (0 means none).
+
+    Raises :class:`ImpossibleValue` for a date that does not exist or lies outside
+    :data:`MIN_YEAR`..:data:`MAX_YEAR`.
+    """
     if not value:
         return None
-    return date(value // 10000, value // 100 % 100, value % 100)
+    year, month, day = value // 10000, value // 100 % 100, value % 100
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ImpossibleValue(f"date {value:08d}: year outside {MIN_YEAR}..{MAX_YEAR}")
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise ImpossibleValue(f"date {value:08d} does not exist: {exc}") from exc
 
 
 def to_datetime(value: int) -> datetime | None:
-    """Turn a protocol ``YYYYMMDDhhmmss`` int into a datetime (0 means none)."""
+    """Turn a protocol ``YYYYMMDDhhmmss`` int into a datetime (0 means none).
+
+    Raises :class:`ImpossibleValue` like :func:`to_date`, and for an impossible time of day.
+    """
     if not value:
         return None
-    day = value // 1_000_000
+    day = to_date(value // 1_000_000)
     rest = value % 1_000_000
-    return datetime(
-        day // 10000, day // 100 % 100, day % 100, rest // 10000, rest // 100 % 100, rest % 100
-    )
+    if day is None:
+        raise ImpossibleValue(f"moment {value:014d} has no date")
+    try:
+        return datetime(day.year, day.month, day.day, rest // 10000, rest // 100 % 100, rest % 100)
+    except ValueError as exc:
+        raise ImpossibleValue(f"moment {value:014d} does not exist: {exc}") from exc
 
 
 def from_date(value: date | None) -> int:
@@ -119,7 +146,7 @@ class MonitorData:
         """Build from the decoded ``read_monitor`` response."""
         kpjzsj = to_datetime(fields["kpjzsj"])
         if kpjzsj is None:
-            raise ValueError("monitor data without a lock moment")
+            raise ImpossibleValue("monitor data without a lock moment")
         return cls(
             type_code=fields["type"],
             kpjzsj=kpjzsj,

@@ -10,9 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-# Per-transfer timeouts. A device answers within tens of milliseconds, copy tax and clearing
-# within a second or two; 10 s is what a stuck device gets before we call it gone.
-DEFAULT_TIMEOUT_MS = 10_000
+from appliance.devices.deadlines import TRANSFER_S
+from appliance.devices.errors import Stalled
+
+# The timeout of a transfer when the caller gives none (the session always gives one: the
+# transfer timeout, shortened to what is left of the operation's deadline).
+DEFAULT_TIMEOUT_MS = int(TRANSFER_S * 1000)
+
+__all__ = ["DEFAULT_TIMEOUT_MS", "Pipe", "Stalled", "UsbDescriptor"]
 
 
 @dataclass(frozen=True)
@@ -31,16 +36,14 @@ class UsbDescriptor:
         return f"{self.vid:04x}:{self.pid:04x}"
 
 
-class Stalled(Exception):
-    """An endpoint answered STALL; the session clears it and carries on."""
-
-    def __init__(self, endpoint: str) -> None:
-        super().__init__(f"{endpoint} endpoint stalled")
-        self.endpoint = endpoint
-
-
 class Pipe(Protocol):
-    """Bulk OUT and bulk IN of one device, plus the recovery requests of bulk-only transport."""
+    """Bulk OUT and bulk IN of one device, plus the recovery requests of bulk-only transport.
+
+    Every method raises only :class:`~appliance.devices.errors.DeviceError` subclasses; a
+    stalled bulk transfer is :class:`Stalled` with the endpoint it happened on, decided by which
+    method was called, never by the text of an error. ``timeout_ms`` is at least 1 (pyusb and
+    libusb read 0 as "wait for ever").
+    """
 
     name: str
     descriptor: UsbDescriptor
@@ -51,11 +54,11 @@ class Pipe(Protocol):
     def read_in(self, max_length: int, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> bytes:
         """Receive one IN transfer of at most ``max_length`` bytes."""
 
-    def clear_stall(self, endpoint: str) -> None:
-        """Clear a halt on ``"in"`` or ``"out"``."""
+    def clear_stall(self, endpoint: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        """Clear a halt on ``"in"`` or ``"out"``; :class:`Stalled` if the device refuses."""
 
-    def reset(self) -> None:
-        """Perform the bulk-only mass storage reset (after a phase error)."""
+    def reset(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        """Perform bulk-only reset recovery: mass storage reset, then clear both halts."""
 
     def close(self) -> None:
         """Release the device."""

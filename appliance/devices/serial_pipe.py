@@ -15,8 +15,8 @@ from typing import Any
 
 import serial
 
-from appliance.devices.errors import DeviceGone, DeviceTimeout, ProtocolError
-from appliance.devices.pipe import DEFAULT_TIMEOUT_MS, Stalled, UsbDescriptor
+from appliance.devices.errors import DeviceGone, DeviceTimeout, ProtocolError, Stalled
+from appliance.devices.pipe import DEFAULT_TIMEOUT_MS, UsbDescriptor
 from appliance.protocol import serial_frame as sf
 from appliance.protocol.errors import ProtocolError as CodecError
 
@@ -25,6 +25,7 @@ BAUDRATE = 115_200  # USB-CDC ignores it; a real UART bridge needs it
 # between the last OUT transfer and the CSW read, so replies come within a command's latency.
 RESEND_AFTER_S = 0.5
 _READ_CHUNK = 512
+_ENDPOINTS = {sf.KIND_BULK_OUT: "out", sf.KIND_BULK_IN: "in"}
 
 
 class SerialPipe:
@@ -73,6 +74,10 @@ class SerialPipe:
     def _receive(self, deadline: float) -> sf.Frame | None:
         """Return the next good frame before ``deadline``, or ``None``; drops bad ones."""
         while True:
+            # Checked first, not only when the line goes quiet: a device that never stops
+            # sending (frames or noise) must not hold the host past the deadline either.
+            if time.monotonic() >= deadline:
+                return None
             try:
                 frame = self._decoder.next_frame()
             except CodecError:
@@ -80,8 +85,6 @@ class SerialPipe:
                 continue
             if frame is not None:
                 return frame
-            if time.monotonic() >= deadline:
-                return None
             try:
                 # One byte blocks until the reply starts (or the short timeout); then take what
                 # has arrived. Asking for a whole chunk would wait out the timeout every time.
@@ -109,7 +112,8 @@ class SerialPipe:
             if reply is None:
                 continue
             if reply.kind == sf.KIND_STALL:
-                raise Stalled("in" if reply.payload == bytes((sf.ENDPOINT_IN,)) else "out")
+                # The endpoint is the one the request was for, whatever the reply claims.
+                raise Stalled(_ENDPOINTS.get(kind, "out"), self.name)
             if reply.kind not in accept:
                 raise ProtocolError(f"bench device answered frame kind {reply.kind:#x}", self.name)
             return reply
@@ -135,14 +139,20 @@ class SerialPipe:
             raise ProtocolError(f"{len(reply.payload)} bytes for {max_length}", self.name)
         return reply.payload
 
-    def clear_stall(self, endpoint: str) -> None:
+    def clear_stall(self, endpoint: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         """Clear the halt of one endpoint."""
         which = sf.ENDPOINT_IN if endpoint == "in" else sf.ENDPOINT_OUT
-        self._request(sf.KIND_CLEAR_HALT, bytes((which,)), DEFAULT_TIMEOUT_MS, (sf.KIND_ACK,))
+        try:
+            self._request(sf.KIND_CLEAR_HALT, bytes((which,)), timeout_ms, (sf.KIND_ACK,))
+        except Stalled as exc:
+            raise Stalled(endpoint, self.name, f"clearing the {endpoint} halt stalled") from exc
 
-    def reset(self) -> None:
-        """Bulk-only mass storage reset."""
-        self._request(sf.KIND_RESET, b"", DEFAULT_TIMEOUT_MS, (sf.KIND_ACK,))
+    def reset(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        """Bulk-only mass storage reset (the bench device clears both halts with it)."""
+        try:
+            self._request(sf.KIND_RESET, b"", timeout_ms, (sf.KIND_ACK,))
+        except Stalled as exc:
+            raise ProtocolError("the bench device stalled the reset", self.name) from exc
 
     def close(self) -> None:
         """Close the port; never raises."""

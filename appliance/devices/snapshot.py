@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from appliance.calendar.stage import TypeStatus, derive_status
+from appliance.devices.deadlines import WHOLE_READ_S
 from appliance.devices.models import TYPE_NAMES, TYPE_NAMES_EN, Identity, MonitorData
 from appliance.devices.nisec import NisecDevice
 from appliance.taxpayer import mask_taxpayer_id
@@ -84,13 +85,16 @@ def read_snapshot(device: NisecDevice, verify: Callable[[Identity], None]) -> De
     verification (:class:`appliance.clearing.pins.PinGuard`), which never re-sends a PIN the
     device rejected. This layer never sends a PIN itself.
     """
-    identity = device.identify()
-    clock = device.read_clock()
-    types = device.invoice_types()
-    verify(identity)
+    # One bound for the whole reading: a device that answers each command just in time must
+    # not hold a worker for minutes.
+    with device.within(WHOLE_READ_S):
+        identity = device.identify()
+        clock = device.read_clock()
+        types = device.invoice_types()
+        verify(identity)
+        monitors = [device.monitor(type_code) for type_code in types]
     snaps = []
-    for type_code in types:
-        monitor = device.monitor(type_code)
+    for type_code, monitor in zip(types, monitors, strict=True):
         status = derive_status(type_code, clock, monitor.kpjzsj, monitor.zxbsrq)
         snaps.append(TypeSnapshot(monitor, status))
     return DeviceSnapshot(device.url, identity, clock, tuple(snaps))

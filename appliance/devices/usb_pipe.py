@@ -14,20 +14,38 @@ from typing import Any
 import usb.core
 import usb.util
 
-from appliance.devices.errors import DeviceBusy, DeviceError, DeviceGone, DeviceTimeout
-from appliance.devices.pipe import DEFAULT_TIMEOUT_MS, Stalled, UsbDescriptor
+from appliance.devices.errors import (
+    DeviceBusy,
+    DeviceError,
+    DeviceGone,
+    DeviceTimeout,
+    ProtocolError,
+    Stalled,
+)
+from appliance.devices.pipe import DEFAULT_TIMEOUT_MS, UsbDescriptor
 
 MASS_STORAGE = (0x08, 0x06, 0x50)  # class, subclass SCSI, protocol bulk-only
+# The class request of bulk-only transport that resets the device's transport (BOT §3.1).
+_MASS_STORAGE_RESET = (0x21, 0xFF)
 _GONE = {errno.ENODEV, errno.ENOENT, errno.ESHUTDOWN, errno.EIO, errno.ENXIO}
 _BUSY = {errno.EBUSY, errno.EACCES, errno.EPERM}
 
 
-def translate(exc: usb.core.USBError, name: str, doing: str) -> DeviceError | Stalled:
-    """Return the device error (or stall) a pyusb error stands for."""
+def translate(
+    exc: usb.core.USBError, name: str, doing: str, endpoint: str | None = None
+) -> DeviceError:
+    """Return the device error a pyusb error stands for.
+
+    ``endpoint`` names the bulk endpoint the failed request was for (``"in"`` or ``"out"``), so
+    a STALL (EPIPE) there is a :class:`Stalled` the session can recover from; a STALL of a
+    control request (a reset, say) is a protocol error.
+    """
     if isinstance(exc, usb.core.USBTimeoutError) or exc.errno == errno.ETIMEDOUT:
         return DeviceTimeout(f"no answer while {doing}", name)
     if exc.errno == errno.EPIPE:
-        return Stalled("in" if "read" in doing else "out")
+        if endpoint is not None:
+            return Stalled(endpoint, name, f"{endpoint} endpoint stalled while {doing}")
+        return ProtocolError(f"the device stalled a control request while {doing}", name)
     if exc.errno in _BUSY:
         hint = " (no permission: is the udev rule installed?)" if exc.errno == errno.EACCES else ""
         return DeviceBusy(f"device in use by another program while {doing}{hint}", name)
@@ -79,8 +97,7 @@ class UsbPipe:
         try:
             self._claim()
         except usb.core.USBError as exc:
-            error = translate(exc, name, "opening the device")
-            raise (error if isinstance(error, DeviceError) else DeviceBusy(str(exc), name)) from exc
+            raise translate(exc, name, "opening the device") from exc
 
     @classmethod
     def open(
@@ -136,39 +153,45 @@ class UsbPipe:
         if self._ep_out is None or self._ep_in is None:
             raise DeviceGone("mass-storage interface lacks its bulk endpoints", self.name)
 
-    def _fail(self, exc: usb.core.USBError, doing: str) -> Exception:
-        return translate(exc, self.name, doing)
-
     def write_out(self, data: bytes, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         """Send one OUT transfer."""
         try:
-            written = self._ep_out.write(data, timeout_ms)
+            written = self._ep_out.write(data, max(1, timeout_ms))
         except usb.core.USBError as exc:
-            raise self._fail(exc, "writing to the device") from exc
+            raise translate(exc, self.name, "writing to the device", "out") from exc
         if written != len(data):
             raise DeviceGone(f"short write: {written} of {len(data)} bytes", self.name)
 
     def read_in(self, max_length: int, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> bytes:
         """Receive one IN transfer."""
         try:
-            return bytes(self._ep_in.read(max_length, timeout_ms))
+            return bytes(self._ep_in.read(max_length, max(1, timeout_ms)))
         except usb.core.USBError as exc:
-            raise self._fail(exc, "reading from the device") from exc
+            raise translate(exc, self.name, "reading from the device", "in") from exc
 
-    def clear_stall(self, endpoint: str) -> None:
-        """Clear the halt of one endpoint."""
+    def clear_stall(self, endpoint: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        """Clear the halt of one endpoint (the kernel bounds the control request itself)."""
         ep = self._ep_in if endpoint == "in" else self._ep_out
         try:
             ep.clear_halt()
         except usb.core.USBError as exc:
-            raise self._fail(exc, "clearing a stalled endpoint") from exc
+            raise translate(exc, self.name, f"clearing the {endpoint} halt", endpoint) from exc
 
-    def reset(self) -> None:
-        """Reset the device and claim it again (recovery after a phase error)."""
+    def reset(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        """Reset recovery (BOT §5.3.4): mass storage reset, then clear the halt of both pipes.
+
+        Not a USB port reset, which makes the device enumerate again and can leave this handle
+        pointing at nothing.
+        """
+        request_type, request = _MASS_STORAGE_RESET
         try:
-            self._dev.reset()
+            self._dev.ctrl_transfer(
+                request_type, request, 0, max(self._interface, 0), None, max(1, timeout_ms)
+            )
         except usb.core.USBError as exc:
-            raise self._fail(exc, "resetting the device") from exc
+            raise translate(exc, self.name, "resetting the device") from exc
+        self.clear_stall("in", timeout_ms)
+        self.clear_stall("out", timeout_ms)
 
     def close(self) -> None:
         """Release the interface and pyusb's resources; never raises."""
@@ -176,6 +199,6 @@ class UsbPipe:
             if self._interface >= 0:
                 usb.util.release_interface(self._dev, self._interface)
             usb.util.dispose_resources(self._dev)
-        except usb.core.USBError:
+        except (usb.core.USBError, ValueError, NotImplementedError):
             pass  # the device may already be gone: releasing is best effort
         self._interface = -1

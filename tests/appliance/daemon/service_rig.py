@@ -50,6 +50,8 @@ class DaemonRig:
                     f'public_key = "{bureau.ready.bureau_public_key}"',
                     "connect_timeout = 2",
                     "retry_deadline = 5",
+                    "[backup]",
+                    f'export_dir = "{folder / "media"}"',
                 ]
             )
             + "\n"

@@ -114,3 +114,22 @@ def test_sigterm_mid_job_stops_at_a_step_boundary_and_resumes(daemon: Any) -> No
     state = rig.bureau.admin.state(rig.taxpayer.taxpayer_id)
     assert state["clearings"] == 1
     assert len(state["uploads"]) == 2
+
+
+def test_backups_are_exported_only_below_the_export_location(daemon: Any) -> None:
+    rig = daemon()
+    rig.start()
+    media = rig.folder / "media"
+    (media / "stick").mkdir(parents=True)
+    (rig.folder / "elsewhere").mkdir()
+    (media / "sneaky").symlink_to(rig.folder / "elsewhere")
+    with ApiClient(rig.socket) as client:
+        follow(client, rig.url)
+        exported = Path(client.call("export_backups", directory=str(media / "stick"))["path"])
+        assert exported.parent == media / "stick" and exported.is_file()
+        for outside in (rig.folder / "elsewhere", media / "sneaky", Path("relative")):
+            with pytest.raises(ApiError) as caught:
+                client.call("export_backups", directory=str(outside))
+            assert caught.value.code == "A-403", outside
+    assert list((rig.folder / "elsewhere").iterdir()) == []
+    assert rig.stop() == 0
