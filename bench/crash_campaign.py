@@ -1,10 +1,19 @@
 """Kill -9 campaign: a clearing killed at random instants, restarted until it ends.
 
-Each round takes a fresh simulated device (its state in a file, as a real device keeps it),
-runs ``qingka clear`` as its own process, kills it with SIGKILL at a random moment, and starts
-it again, until a run ends by itself. Then it checks what must hold after any crash: the job
-ended ``done``, the bureau holds exactly one accepted upload per invoice type and one clearing
-for the period, the backups verify, and the device locks at next month's deadline.
+Each round takes a fresh simulated device (its state in a file, as a real device keeps it) and
+kills the process clearing it with SIGKILL at a random moment, again and again, until a run
+ends by itself. Rounds take turns:
+
+- ``qingka clear`` as its own process (no daemon), started again after each kill;
+- the daemon, asked once through its API to clear (a tap that was acknowledged), killed and
+  started again *without* asking again: the journaled request must still be answered.
+
+Every third round is the small-scale taxpayer, whose bureau issues a new clearing for every
+new business id, with the bureau also losing answers (it acts, then resets the connection).
+
+Then it checks what must hold after any crash: the job ended ``done``, the bureau holds exactly
+one accepted upload per invoice type and one clearing for the period, the backups verify, the
+device locks at next month's deadline, and no acknowledged request was lost.
 
     python -m bench.crash_campaign --kills 300 [--seed N]
 """
@@ -25,6 +34,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from appliance.api.client import ApiClient, is_running
+from appliance.api.errors import ApiError
+from appliance.bureau.messages import REQUEST_CLEARING, UPLOAD_SUMMARY
 from appliance.storage.backups import BackupStore
 from bench.report import figure, finish, say
 from simulators import catalog
@@ -37,6 +49,10 @@ EXPECTED_LOCK = 20261215235959
 # Device latency scale: realistic timings, shortened so a round takes about a second.
 LATENCY = "0.5"
 FIRST_INDEX = 20000
+# The catalog's small-scale taxpayer (its bureau is reset before each of its rounds).
+SMALL_SCALE_INDEX = 1
+# How long a restarted daemon may take to answer a journaled request.
+ANSWER_TIMEOUT_S = 60.0
 # Where a kill is aimed: the journal's step names, plus the time before the job is journaled.
 STEPS = [
     "before-journal",
@@ -58,6 +74,10 @@ class Report:
     done: int = 0
     duplicate_uploads: int = 0
     duplicate_clearings: int = 0
+    lost_requests: int = 0
+    daemon_rounds: int = 0
+    small_scale_rounds: int = 0
+    small_scale_clearings: list[int] = field(default_factory=list)
     lost_or_bad_backups: int = 0
     wrong_lock: int = 0
     killed_at: Counter[str] = field(default_factory=Counter)
@@ -78,7 +98,7 @@ class Campaign:
         self.random = random.Random(seed)
         self.report = Report()
 
-    def _config(self, box: Path, index: int) -> Path:
+    def _config(self, box: Path, index: int, daemon: bool = False) -> Path:
         url = (
             f"sim://needs-clearing?state={box / 'device.json'}&index={index}"
             f"&latency={LATENCY}&now={ANCHOR}"
@@ -89,6 +109,9 @@ class Campaign:
             "\n".join(
                 [
                     f'data_dir = "{box / "data"}"',
+                    "[schedule]",
+                    # Only the acknowledged request may start the daemon's job.
+                    f'policy = "{"button-only" if daemon else "auto"}"',
                     "[api]",
                     f'socket = "{box / "api.sock"}"',
                     "[[device]]",
@@ -139,13 +162,88 @@ class Campaign:
             return "precheck"
         return "finished" if row[1] else str(row[0])
 
+    def _daemon(self, config: Path, box: Path) -> subprocess.Popen[bytes]:
+        log = (box / "daemon.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "appliance", "daemon", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while not is_running(box / "api.sock") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return process
+
+    def _answered(self, box: Path) -> bool:
+        """Tell whether the daemon reported the device done (the request's outcome)."""
+        try:
+            with ApiClient(box / "api.sock", timeout=5) as client:
+                last = client.call("status")["devices"][0]["last_outcome"]
+        except ApiError:
+            return False
+        return bool(last) and last["kind"] == "done"
+
+    def _faults(self) -> None:
+        """Have the bureau act on a request and then lose its answer, now and then."""
+        for service in (UPLOAD_SUMMARY, REQUEST_CLEARING):
+            if self.random.random() < 0.5:
+                self.bureau.admin.add_fault("reset", count=1, service=service)
+
     def round(self, kills_left: int) -> int:
         """Run one device to the end with kills on the way; return the kills made."""
-        index = FIRST_INDEX + self.report.rounds
+        small = self.report.rounds % 3 == 2
+        index = SMALL_SCALE_INDEX if small else FIRST_INDEX + self.report.rounds
+        daemon = self.report.rounds % 2 == 1
         box = self.folder / f"round{self.report.rounds}"
         box.mkdir()
-        config = self._config(box, index)
+        config = self._config(box, index, daemon)
         self.report.rounds += 1
+        if small:
+            self.report.small_scale_rounds += 1
+            self.bureau.admin.reset(catalog.taxpayer(index).taxpayer_id)
+            self._faults()
+        try:
+            if daemon:
+                self.report.daemon_rounds += 1
+                return self._daemon_round(box, config, index, kills_left)
+            return self._cli_round(box, config, index, kills_left)
+        finally:
+            self.bureau.admin.clear_faults()
+
+    def _daemon_round(self, box: Path, config: Path, index: int, kills_left: int) -> int:
+        """Ask a daemon once; kill it and start it again without asking; it must answer."""
+        process = self._daemon(config, box)
+        kills = 0
+        try:
+            with ApiClient(box / "api.sock", timeout=10) as client:
+                client.call("clear")
+            while kills < kills_left and self.random.random() < 0.8:
+                self._await_step(box, process, self.random.choice(STEPS))
+                time.sleep(self.random.uniform(0.0, 0.15))
+                step = self._step_now(box)
+                if process.poll() is not None or step == "finished":
+                    break
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                kills += 1
+                self.report.killed_at[step] += 1
+                process = self._daemon(config, box)
+            deadline = time.monotonic() + ANSWER_TIMEOUT_S
+            while not self._answered(box) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if not self._answered(box):
+                self.report.lost_requests += 1
+                self.report.failures.append(f"round in {box.name}: the acknowledged clear was lost")
+                return kills
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(60)
+        self._check(box, index)
+        return kills
+
+    def _cli_round(self, box: Path, config: Path, index: int, kills_left: int) -> int:
         kills = 0
         for _attempt in range(60):
             process = self._start(config)
@@ -176,6 +274,8 @@ class Campaign:
         if len(uploads) != 2 or any(n != 1 for n in uploads.values()):
             self.report.duplicate_uploads += 1
             self.report.failures.append(f"round {index}: uploads {state['uploads']}")
+        if index == SMALL_SCALE_INDEX:
+            self.report.small_scale_clearings.append(int(state["clearings"]))
         if state["clearings"] != 1:
             self.report.duplicate_clearings += 1
             self.report.failures.append(f"round {index}: {state['clearings']} clearings")
@@ -227,6 +327,12 @@ def main() -> None:
     say(f"duplicate clearings: {report.duplicate_clearings}")
     say(f"lost or unverifiable backups: {report.lost_or_bad_backups}")
     say(f"wrong lock date: {report.wrong_lock}")
+    say(f"daemon rounds (one acknowledged tap each): {report.daemon_rounds}")
+    say(f"acknowledged requests lost: {report.lost_requests}")
+    say(
+        f"small-scale taxpayer rounds (bureau losing answers): {report.small_scale_rounds},"
+        f" clearings at the bureau per period: {report.small_scale_clearings}"
+    )
     for failure in report.failures:
         say(f"FAILED {failure}")
     figures: dict[str, Any] = {
@@ -237,6 +343,12 @@ def main() -> None:
         "duplicate_clearings": figure(report.duplicate_clearings, "jobs", "0"),
         "lost_or_unverifiable_backups": figure(report.lost_or_bad_backups, "jobs", "0"),
         "wrong_lock_date": figure(report.wrong_lock, "jobs", "0"),
+        "lost_requests": figure(report.lost_requests, "requests", "0"),
+        "daemon_rounds": figure(report.daemon_rounds, "jobs"),
+        "small_scale_rounds": figure(report.small_scale_rounds, "jobs"),
+        "small_scale_max_clearings_per_period": figure(
+            max(report.small_scale_clearings, default=0), "clearings", "1"
+        ),
         "killed_at": {step: count for step, count in sorted(report.killed_at.items())},
     }
     finish("crash_campaign", figures)
