@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from appliance.cli.connect import config_error_text
 from appliance.cli.output import (
     EXIT_FAILED,
     EXIT_OK,
@@ -16,7 +17,9 @@ from appliance.cli.output import (
     default_lang,
     print_error,
     print_json,
+    say,
 )
+from appliance.clock import clock
 from appliance.daemon.config import ConfigError, load_config
 from appliance.storage.backups import BackupStore
 from appliance.storage.errors import ExportNotRecorded, StorageError, describe
@@ -78,8 +81,16 @@ def guarded(
             try:
                 data_dir = load_config(args.config).data_dir
             except ConfigError as exc:
-                print_error(str(exc))
+                print_error(config_error_text(exc, lang))
                 return EXIT_USAGE
+        if not data_dir.is_dir():
+            # A mistyped folder is not "no backups yet": say that it is not there.
+            zh = f"没有这个数据目录：{data_dir}（请检查 --data-dir，或用 --config 指定配置文件）"
+            en = f"There is no data folder {data_dir} (check --data-dir, or give --config FILE)"
+            if args.json:
+                print_json({"error": {"code": "S-005", "message": zh if lang == "zh" else en}})
+            print_error((zh if lang == "zh" else en) + " [S-005]")
+            return EXIT_USAGE
         try:
             return run(args, BackupStore(data_dir))
         except ExportNotRecorded as exc:
@@ -99,13 +110,13 @@ def report_error(
     if args.json:
         print_json({"error": {"code": exc.code, "message": describe(exc, lang), **extra}})
     if "archive" in extra:
-        print(f"已导出到 / exported to: {extra['archive']}")
+        print(say(f"已导出到：{extra['archive']}", f"Exported to: {extra['archive']}"))
     print_error(describe(exc, lang))
 
 
 def local_time(moment: datetime | None) -> str:
     """Return a moment in the box's time zone, to the minute."""
-    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
+    return "-" if moment is None else clock().in_zone(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def human_size(size: int) -> str:
@@ -125,15 +136,15 @@ def run_list(args: argparse.Namespace, store: BackupStore) -> int:
             {"backups_dir": str(store.backups_dir), "periods": [p.to_json() for p in periods]}
         )
         return EXIT_OK
-    print(f"备份目录 / backup folder: {store.backups_dir}")
+    print(say(f"备份目录：{store.backups_dir}", f"Backup folder: {store.backups_dir}"))
     if not periods:
-        print("还没有备份 / no backups yet")
+        print(say("还没有备份", "No backups yet"))
         return EXIT_OK
     device = ""
     for backup in periods:
         if backup.device_no != device:
             device = backup.device_no
-            print(f"设备 / device {device}")
+            print(say(f"设备 {device}", f"Device {device}"))
         print_period(backup)
     return EXIT_OK
 
@@ -142,17 +153,24 @@ def print_period(backup: PeriodBackup) -> None:
     """Print one period and its files."""
     when = period_text(backup.period)
     if backup.manifest_error:
-        print(f"  {when}  清单无法读取 / manifest unreadable ({backup.manifest_error})")
-        print("    请运行 qingka backup verify / run qingka backup verify")
+        print(
+            say(
+                f"  {when}  清单无法读取（{backup.manifest_error}）",
+                f"  {when}  manifest unreadable ({backup.manifest_error})",
+            )
+        )
+        print(say("    请运行 qingka backup verify", "    Run qingka backup verify"))
         return
+    at = local_time(backup.exported_at)
     exported = (
-        f"已导出 / exported {local_time(backup.exported_at)}"
-        if backup.exported
-        else "未导出 / not exported"
+        say(f"已导出 {at}", f"exported {at}") if backup.exported else say("未导出", "not exported")
     )
+    saved, count, size = local_time(backup.created_at), len(backup.files), human_size(backup.size)
     print(
-        f"  {when}  {len(backup.files)} 个文件 / files  {human_size(backup.size)}"
-        f"  保存于 / saved {local_time(backup.created_at)}  {exported}"
+        say(
+            f"  {when}  {count} 个文件  {size}  保存于 {saved}  {exported}",
+            f"  {when}  {count} files  {size}  saved {saved}  {exported}",
+        )
     )
     for item in backup.files:
         print(
@@ -168,13 +186,15 @@ def run_verify(args: argparse.Namespace, store: BackupStore) -> int:
         print_json(report.to_json())
     else:
         if not report.periods:
-            print("还没有备份 / no backups yet")
+            print(say("还没有备份", "No backups yet"))
         for check in report.periods:
             print_check(check)
+        periods, verified, problems = len(report.periods), report.verified, report.problem_count
         print(
-            f"共 / total: {len(report.periods)} 个期间 / periods, "
-            f"{report.verified} 个文件校验通过 / files verified, "
-            f"{report.problem_count} 个问题 / problems"
+            say(
+                f"共 {periods} 个期间，{verified} 个文件校验通过，{problems} 个问题",
+                f"Total: {periods} periods, {verified} files verified, {problems} problems",
+            )
         )
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -183,17 +203,23 @@ def problem_line(problem: Problem, name: str, reason: str) -> str:
     """Return one problem in plain words, Chinese first."""
     label_zh, label_en, text_zh, text_en = PROBLEM_WORDS[problem]
     detail = f" ({reason})" if reason else ""
-    return f"{label_zh} / {label_en}: {name} — {text_zh} / {text_en}{detail}"
+    return say(f"{label_zh}：{name} — {text_zh}{detail}", f"{label_en}: {name} — {text_en}{detail}")
 
 
 def print_check(check: PeriodCheck) -> None:
     """Print one period's verification."""
-    head = f"{period_text(check.period)}  设备 / device {check.device_no}"
+    when = period_text(check.period)
+    head = say(f"{when}  设备 {check.device_no}", f"{when}  device {check.device_no}")
     if check.manifest_error:
-        print(f"{head}: 清单损坏 / manifest damaged ({check.manifest_error})")
+        print(say(f"{head}：清单损坏（{check.manifest_error}）", f"{head}: manifest damaged"))
         return
-    state = "正常 / OK" if check.ok else "有问题 / PROBLEMS"
-    print(f"{head}: {state}, {check.verified} 个文件校验通过 / files verified")
+    state = say("正常", "OK") if check.ok else say("有问题", "PROBLEMS")
+    print(
+        say(
+            f"{head}：{state}，{check.verified} 个文件校验通过",
+            f"{head}: {state}, {check.verified} files verified",
+        )
+    )
     for item in check.problems:
         print(f"    {problem_line(item.problem, item.name, item.reason)}")
 
@@ -210,10 +236,15 @@ def run_export(args: argparse.Namespace, store: BackupStore) -> int:
             {"archive": str(path), "periods": len(periods), "files": len(raw), "problems": problems}
         )
     else:
-        print(f"已导出到 / exported to: {path}")
-        print(f"  {len(periods)} 个期间 / periods, {len(raw)} 个文件 / files")
+        print(say(f"已导出到：{path}", f"Exported to: {path}"))
+        print(
+            say(
+                f"  {len(periods)} 个期间，{len(raw)} 个文件",
+                f"  {len(periods)} periods, {len(raw)} files",
+            )
+        )
         if problems:
-            print("以下文件已损坏或丢失，未导出 / damaged or missing, not exported:")
+            print(say("以下文件已损坏或丢失，未导出：", "Damaged or missing, not exported:"))
         for item in problems:
             name = f"{item['device_no']} {period_text(item['period'])} {item['name'] or '-'}"
             print(f"    {problem_line(Problem(item['problem']), name, item['reason'])}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from appliance.cli.output import EXIT_OK, EXIT_USAGE, print_error
+from appliance.cli.connect import config_error_text
+from appliance.cli.output import EXIT_OK, EXIT_USAGE, default_lang, print_error
 from appliance.daemon import logs
 from appliance.daemon.config import DEFAULT_PATH, ConfigError, load_config
 from appliance.daemon.service import run_daemon
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print_error(str(exc))
+        print_error(config_error_text(exc, default_lang()))
         return EXIT_USAGE
     logs.setup()
     run_daemon(config)

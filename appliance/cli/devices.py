@@ -191,8 +191,8 @@ def run_device_info(args: argparse.Namespace) -> int:
         return fail(
             args,
             exc.code,
-            f"设备地址有误：{exc.detail}",
-            f"Bad device address: {exc.detail}",
+            f"设备地址有误：{exc.detail}。可用的写法：{forms()}",
+            f"Bad device address: {exc.detail}. Use one of: {forms()}",
             EXIT_USAGE,
         )
     try:

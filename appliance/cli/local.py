@@ -16,12 +16,12 @@ from appliance.box import Box, BoxBusy, open_box
 from appliance.clearing.engine import UnknownDevice
 from appliance.clearing.outcomes import Outcome
 from appliance.clearing.specs import DeviceSpec
-from appliance.cli.connect import fail
+from appliance.cli.connect import config_error_text, fail
 from appliance.cli.output import EXIT_BUSY, EXIT_STORAGE, EXIT_USAGE
 from appliance.cli.progress import ProgressView
 from appliance.daemon.config import ConfigError, DaemonConfig
 from appliance.devices.errors import BadDeviceAddress
-from appliance.devices.urls import DeviceUrl
+from appliance.devices.urls import DeviceUrl, forms
 from appliance.storage.errors import StorageError
 
 
@@ -44,12 +44,14 @@ def clear_here(
     try:
         config.bureau_config()
     except ConfigError as exc:
-        return fail(args, exc.code, f"配置有误：{exc.problem}", str(exc), EXIT_USAGE)
+        zh, en = config_error_text(exc, "zh"), config_error_text(exc, "en")
+        return fail(args, exc.code, zh, en, EXIT_USAGE)
     if args.device is not None and "://" in args.device:
         try:
             DeviceUrl.parse(args.device).check()
         except BadDeviceAddress as exc:
-            return fail(args, exc.code, exc.detail, exc.detail, EXIT_USAGE)
+            zh = f"设备地址有误：{exc.detail}。可用的写法：{forms()}"
+            return fail(args, exc.code, zh, f"Bad device address: {exc.detail}", EXIT_USAGE)
     outcomes: dict[str, Outcome] = {}
     arrived = threading.Event()
 

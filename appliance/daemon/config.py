@@ -147,7 +147,11 @@ class DaemonConfig:
     def bureau_config(self) -> BureauConfig:
         """Return the bureau settings; :class:`ConfigError` for a file that has none."""
         if self.bureau is None:
-            raise ConfigError("bureau", "is missing: the box cannot reach the tax bureau")
+            raise ConfigError(
+                "bureau",
+                "is missing: the box cannot reach the tax bureau",
+                "缺少 [bureau]：本机无法连接税务局",
+            )
         return self.bureau
 
 
@@ -189,7 +193,7 @@ def _check_keys(data: dict[str, Any], table: str, where: str) -> None:
 def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise ConfigError(key, "must be a table ([" + key + "])")
+        raise ConfigError(key, "must be a table ([" + key + "])", f"应写成表 [{key}]")
     _check_keys(value, key, f"{key}.")
     return value
 
@@ -199,14 +203,20 @@ def _get(
 ) -> Any:
     if key not in data:
         if default is None:
-            raise ConfigError(f"{where}{key}", "is missing")
+            raise ConfigError(f"{where}{key}", "is missing", "缺少这一项")
         return default
     value = data[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         words = {"str": "a string in quotes", "int": "a whole number", "float": "a number"}
         wanted = " or ".join(words.get(name, name) for name in names.split(" or "))
-        raise ConfigError(f"{where}{key}", f"must be {wanted}, not {value!r}")
+        words_zh = {"str": "带引号的文字", "int": "整数", "float": "数字"}
+        wanted_zh = "或".join(words_zh.get(name, name) for name in names.split(" or "))
+        raise ConfigError(
+            f"{where}{key}",
+            f"must be {wanted}, not {value!r}",
+            f"应为{wanted_zh}，而不是 {value!r}",
+        )
     return value
 
 
@@ -215,7 +225,11 @@ def _number(
 ) -> float:
     value = float(_get(data, key, (int, float), where, default))
     if not low <= value <= high:
-        raise ConfigError(f"{where}{key}", f"must be between {low:g} and {high:g}, not {value:g}")
+        raise ConfigError(
+            f"{where}{key}",
+            f"must be between {low:g} and {high:g}, not {value:g}",
+            f"应在 {low:g} 到 {high:g} 之间，而不是 {value:g}",
+        )
     return value
 
 
@@ -229,7 +243,11 @@ def read_secret(path: Path, key: str) -> str:
         raise ConfigError(key, f"{path} is not a file")
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         mode = stat.S_IMODE(info.st_mode)
-        raise ConfigError(key, f"{path} is mode {mode:04o}; it must be 0600 (chmod 600 {path})")
+        raise ConfigError(
+            key,
+            f"{path} is mode {mode:04o}; it must be 0600 (chmod 600 {path})",
+            f"{path} 的权限是 {mode:04o}，必须是 0600（chmod 600 {path}）",
+        )
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_SECRET_BYTES + 1)
@@ -261,7 +279,7 @@ def _bureau(data: dict[str, Any], base: Path) -> BureauConfig | None:
         raise ConfigError("bureau.endpoints", str(exc)) from None
     ca = base / _get(data, "ca_bundle", str, where)
     if not ca.is_file():
-        raise ConfigError("bureau.ca_bundle", f"file {ca} does not exist")
+        raise ConfigError("bureau.ca_bundle", f"file {ca} does not exist", f"文件 {ca} 不存在")
     if "public_key_file" in data:
         key_path = base / _get(data, "public_key_file", str, where)
         try:
@@ -325,7 +343,9 @@ def _devices(entries: Any, base: Path, default_pin: str) -> list[DeviceSpec]:
             not isinstance(taxpayer, str) or not is_valid_taxpayer_id(taxpayer)
         ):
             raise ConfigError(
-                f"{where}taxpayer_id", f"{taxpayer!r} is not a valid 18-character taxpayer ID"
+                f"{where}taxpayer_id",
+                f"{taxpayer!r} is not a valid 18-character taxpayer ID",
+                f"{taxpayer!r} 不是有效的18位纳税人识别号",
             )
         pin = default_pin
         if "pin_file" in entry:
@@ -340,7 +360,9 @@ def _data_dir(data: dict[str, Any], base: Path) -> Path:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise ConfigError("data_dir", f"{existing} is a file, not a folder")
+        raise ConfigError(
+            "data_dir", f"{existing} is a file, not a folder", f"{existing} 是文件，不是文件夹"
+        )
     return path
 
 
@@ -350,6 +372,7 @@ def _api(api: dict[str, Any], base: Path) -> tuple[Path, int, str | None]:
         raise ConfigError(
             "api.socket",
             f"{socket} is longer than the {MAX_SOCKET_PATH_BYTES} bytes a socket allows",
+            f"路径超过了套接字允许的 {MAX_SOCKET_PATH_BYTES} 字节",
         )
     try:
         mode = int(_get(api, "mode", str, "api.", "0660"), 8)
@@ -364,7 +387,9 @@ def _api(api: dict[str, Any], base: Path) -> tuple[Path, int, str | None]:
             grp.getgrnam(group)
         except KeyError:
             raise ConfigError(
-                "api.group", f"there is no group named {group!r} on this system"
+                "api.group",
+                f"there is no group named {group!r} on this system",
+                f"本机没有名为 {group!r} 的用户组",
             ) from None
     return socket, mode, group
 
@@ -377,7 +402,8 @@ def parse_config(data: dict[str, Any], path: Path) -> DaemonConfig:
     schedule = _table(data, "schedule")
     policy = _get(schedule, "policy", str, "schedule.", POLICY_AUTO)
     if policy not in POLICIES:
-        raise ConfigError("schedule.policy", f"must be {' or '.join(repr(p) for p in POLICIES)}")
+        choices = " or ".join(repr(p) for p in POLICIES)
+        raise ConfigError("schedule.policy", f"must be {choices}", f"只能是 {choices}")
     interval = _number(schedule, "check_interval_minutes", "schedule.", 15, 0.01, 24 * 60)
     socket, mode, group = _api(_table(data, "api"), base)
     pin_table = _table(data, "pin")
@@ -397,7 +423,7 @@ def parse_config(data: dict[str, Any], path: Path) -> DaemonConfig:
             raise ConfigError("calendar.file", str(exc)) from None
     language = _get(data, "language", str, "", "zh")
     if language not in LANGUAGES:
-        raise ConfigError("language", "must be 'zh' or 'en'")
+        raise ConfigError("language", "must be 'zh' or 'en'", "只能是 'zh' 或 'en'")
     zone = _get(data, "time_zone", str, "", DEFAULT_ZONE)
     try:
         zone_named(zone)

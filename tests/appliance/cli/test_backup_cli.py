@@ -42,9 +42,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_list_as_text(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "list", "--data-dir", str(data_dir))
     assert code == EXIT_OK
-    assert f"设备 / device {DEVICE}" in out
-    assert "2024-05  2 个文件 / files" in out
-    assert "未导出 / not exported" in out
+    assert f"设备 {DEVICE}" in out
+    assert "2024-05  2 个文件" in out
+    assert "未导出" in out
     assert "summary-026.json" in out
 
 
@@ -57,16 +57,26 @@ def test_list_as_json(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_list_of_an_empty_box(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "list", "--data-dir", str(tmp_path / "none"))
+    code, out, _ = run(capsys, "list", "--data-dir", str(tmp_path))
     assert code == EXIT_OK
-    assert "还没有备份 / no backups yet" in out
+    assert "还没有备份" in out
+
+
+@pytest.mark.parametrize("action", ["list", "verify"])
+def test_a_mistyped_data_folder_is_not_an_empty_box(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    code, out, err = run(capsys, action, "--data-dir", str(tmp_path / "nowhere"))
+    assert code == 2
+    assert "没有这个数据目录" in err and "nowhere" in err
+    assert "还没有备份" not in out
 
 
 def test_verify_of_a_sound_store(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "verify", "--data-dir", str(data_dir))
     assert code == EXIT_OK
-    assert "正常 / OK" in out
-    assert "3 个文件校验通过 / files verified, 0 个问题 / problems" in out
+    assert "正常" in out
+    assert "3 个文件校验通过，0 个问题" in out
 
 
 def test_verify_names_each_problem_in_plain_words(
@@ -78,9 +88,9 @@ def test_verify_names_each_problem_in_plain_words(
     (folder / "stray.gz").write_bytes(b"")
     code, out, _ = run(capsys, "verify", "--data-dir", str(data_dir))
     assert code == EXIT_FAILED
-    assert "损坏 / corrupt: identity.json" in out
-    assert "缺失 / missing: summary-026.json" in out
-    assert "多余 / extra: stray.gz" in out
+    assert "损坏：identity.json" in out
+    assert "缺失：summary-026.json" in out
+    assert "多余：stray.gz" in out
     code, out, _ = run(capsys, "verify", "--data-dir", str(data_dir), "--json")
     assert code == EXIT_FAILED
     data = json.loads(out)
@@ -94,12 +104,12 @@ def test_export_writes_the_archive(
     code, out, _ = run(capsys, "export", str(usb), "--data-dir", str(data_dir))
     assert code == EXIT_OK
     (archive,) = usb.glob("*.zip")
-    assert f"已导出到 / exported to: {archive}" in out
-    assert "2 个期间 / periods, 3 个文件 / files" in out
+    assert f"已导出到：{archive}" in out
+    assert "2 个期间，3 个文件" in out
     with zipfile.ZipFile(archive) as zf:
         assert "MANIFEST.json" in zf.namelist()
     code, out, _ = run(capsys, "list", "--data-dir", str(data_dir))
-    assert "已导出 / exported" in out
+    assert "已导出" in out
 
 
 def test_export_as_json_for_one_device(
@@ -120,7 +130,7 @@ def test_export_with_damaged_files_exits_1(
     (data_dir / "backups" / DEVICE / "202406" / "identity.json.gz").write_bytes(b"x")
     code, out, _ = run(capsys, "export", str(usb), "--data-dir", str(data_dir))
     assert code == EXIT_FAILED
-    assert "损坏 / corrupt" in out
+    assert "损坏" in out
     assert "identity.json" in out
 
 
@@ -149,7 +159,7 @@ def test_errors_as_json_and_in_english(
 
 
 def test_nothing_to_export(tmp_path: Path, usb: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "export", str(usb), "--data-dir", str(tmp_path / "none"))
+    code, _, err = run(capsys, "export", str(usb), "--data-dir", str(tmp_path))
     assert code == EXIT_STORAGE
     assert "[S-005]" in err
 

@@ -146,3 +146,42 @@ def test_a_busy_device_ends_the_command_with_retry_later(rig: Any) -> None:
     assert through.returncode == 20, through.stderr
     assert json.loads(through.stdout)[0]["code"] == "D-003"
     assert r.stop() == 0
+
+
+def test_a_newcomers_mistakes_get_a_sentence_and_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "qingka.toml"
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[api]\nsocket = "api.sock"\n'
+        '[bureau]\nbase_url = "https://b.example"\nca_bundle = "ca.pem"\n'
+        f'public_key = "04{"11" * 64}"\n'
+    )
+    cases = [
+        (["clear", "--config", str(config), "--device", "999"], "999"),
+        (["clear", "--config", str(config), "--device", "usb://zzzz"], "VID:PID"),
+        (["kiosk", "--config", str(tmp_path / "nope.toml")], "nope.toml"),
+        (["daemon", "--config", str(tmp_path / "nope.toml")], "qingka config example"),
+        (["backup", "verify", "--data-dir", str(tmp_path / "nowhere")], "nowhere"),
+        (["device-info", "usb://zzzz"], "usb://VID:PID"),
+        (["demo", "--scenario", "no-such"], "invalid choice"),
+    ]
+    for args, words in cases:
+        result = qingka(*args, timeout=60)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert words in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_clear_json_reports_its_error_as_json(tmp_path: Path) -> None:
+    result = qingka("clear", "--config", str(tmp_path / "nope.toml"), "--json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["error"]["code"] == "C-001"
+
+
+def test_version_and_language() -> None:
+    for flag in ("--version", "-V"):
+        result = qingka(flag)
+        assert result.returncode == 0 and result.stdout.startswith("qingka ")
+    english = qingka("--lang", "en", "backup", "verify", "--data-dir", "/nonexistent/x")
+    assert "There is no data folder" in english.stderr
+    assert "没有" not in english.stderr
