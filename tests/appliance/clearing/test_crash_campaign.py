@@ -3,7 +3,8 @@
 Each kill hits a ``qingka clear`` process or the daemon; after restarts every job must end done
 with exactly one upload per type and one clearing at the bureau (also for the small-scale
 taxpayer whose bureau loses answers), verified backups, the device locked at next month's
-deadline, and no acknowledged request lost. ``python -m bench.crash_campaign --kills 300`` is the large run.
+deadline, and no acknowledged request lost. ``python -m bench.crash_campaign --kills 300`` is
+the large run.
 """
 
 from __future__ import annotations
