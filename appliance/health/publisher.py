@@ -13,6 +13,7 @@ leaves the outbox only when the broker acknowledged it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -44,6 +45,7 @@ from appliance.health.payloads import (
     now_iso,
 )
 from appliance.health.port import BoxPort
+from appliance.health.spool import SPOOL_DIR, SpoolError, spooled_event
 from appliance.health.system import read_system
 from appliance.health.topics import STATUS_OFFLINE, STATUS_ONLINE, BoxTopics
 
@@ -55,6 +57,9 @@ WINDOW = 16
 # On-change health waits at least this long after the previous one (a job's steps would
 # otherwise send one per step).
 MIN_HEALTH_GAP_S = 5.0
+# How often the spool of events left by others (provisioning) is looked at, and how many at once.
+SPOOL_CHECK_S = 5.0
+SPOOL_BATCH = 100
 # Steps that start only after the bureau answered: their time is the last bureau contact.
 _BUREAU_STEPS = ("clear-request", "write-back")
 
@@ -169,7 +174,14 @@ class FleetPublisher:
 
     def _work(self) -> None:
         next_health = time.monotonic()
+        next_spool = time.monotonic()
         while True:
+            if time.monotonic() >= next_spool:
+                next_spool = time.monotonic() + SPOOL_CHECK_S
+                try:
+                    self._drain_spool()
+                except Exception:  # noqa: BLE001 - a bad spool must not end the box's reporting
+                    _log.exception("reading the event spool failed")
             timeout = max(0.0, next_health - time.monotonic())
             if self._dirty:
                 timeout = min(
@@ -192,6 +204,28 @@ class FleetPublisher:
                     next_health = now + self.config.health_interval_s
             except Exception:  # noqa: BLE001 - one bad task must not end the box's reporting
                 _log.exception("fleet task failed")
+
+    def _drain_spool(self) -> None:
+        """Move the events others left in the spool (provisioning) into the durable outbox.
+
+        Each file is removed only once its event is in the outbox, which is as durable; a file
+        that is not an event (cut short by a power loss) is set aside with a log line.
+        """
+        spool = self.port.data_dir / SPOOL_DIR
+        if not spool.is_dir():
+            return
+        for path in sorted(spool.glob("*.json"))[:SPOOL_BATCH]:
+            try:
+                event = spooled_event(path)
+            except SpoolError as exc:
+                _log.warning("spooled event set aside", extra={"fields": {"reason": str(exc)}})
+                with contextlib.suppress(OSError):
+                    path.replace(path.with_suffix(".bad"))
+                continue
+            kind = str(event.pop("event"))
+            self._queue_event(kind, event)
+            path.unlink(missing_ok=True)
+        self._pump()
 
     def _on_up(self, generation: int) -> None:
         self._up = generation

@@ -234,3 +234,34 @@ def test_home_assistant_birth_republishes_discovery(
         15,
         "the alert emptied",
     )
+
+
+def test_events_left_in_the_spool_reach_the_fleet_and_garbage_is_set_aside(
+    tmp_path: Path,
+    broker: FleetBroker,
+    publishers: list[FleetPublisher],
+    watch: Callable[..., Watcher],
+) -> None:
+    box = new_box_id("spool")
+    broker.add_box(box)
+    spool = tmp_path / "events" / "spool"
+    spool.mkdir(parents=True)
+    event = {"id": "p" * 32, "event": "provisioned", "result": "applied", "code": "P-000"}
+    (spool / "20261105T100000-aaaa.json").write_text(json.dumps(event))
+    (spool / "20261105T100001-bbbb.json").write_bytes(b'{"event": "provisioned", "res')
+    (spool / "20261105T100002-cccc.json").write_bytes(b"x" * 20_000)
+    watcher = watch([f"qingka/site-t/{box}/events"])
+    publisher = FleetPublisher(fleet_config(broker, box), FakeDaemon(tmp_path), tmp_path / "o.db")
+    publishers.append(publisher)
+    publisher.start()
+    payload = watcher.wait_for(
+        lambda ms: [json.loads(m.payload) for m in ms if b'"provisioned"' in m.payload],
+        15,
+        "the spooled event",
+    )
+    assert payload[0]["result"] == "applied" and payload[0]["code"] == "P-000"
+    assert payload[0]["box"] == box
+    assert sorted(p.name for p in spool.iterdir()) == [
+        "20261105T100001-bbbb.bad",
+        "20261105T100002-cccc.bad",
+    ]
