@@ -7,11 +7,12 @@ n-th step of a whole apply and check that the old configuration is still whole.
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+
+from appliance.storage import fsio
 
 FaultHook = Callable[[str, str], None]
 
@@ -63,15 +64,7 @@ def fsync(fd: int, path: Path) -> None:
 def fsync_dir(directory: Path) -> None:
     """Flush a directory's entries (new names, renames) to the medium."""
     step("fsync-dir", directory)
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        # vfat refuses fsync on a directory; its entries reach the stick with the file's fsync.
-        if exc.errno != errno.EINVAL:
-            raise
-    finally:
-        os.close(fd)
+    fsio.fsync_dir(directory)
 
 
 def mkdir(path: Path, mode: int) -> None:

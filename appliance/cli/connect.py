@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
-from appliance.api.client import DaemonStatus, status_of
+from appliance.api.client import ApiClient, DaemonStatus, status_of
 from appliance.api.protocol import default_socket_path
 from appliance.cli.output import EXIT_USAGE, default_lang, print_error, print_json
 from appliance.daemon.config import DEFAULT_PATH, ConfigError, DaemonConfig, load_config
@@ -66,6 +67,18 @@ def daemon_socket(args: argparse.Namespace) -> tuple[Path | None, str]:
         except ConfigError:
             path = Path(default_socket_path())
     return path, daemon_state(path)
+
+
+def from_daemon(args: argparse.Namespace, cmd: str, **params: Any) -> tuple[str, Any]:
+    """Ask the daemon ``cmd``: ("running", result), or ("busy" | "absent", None).
+
+    Raises ApiError for an error the daemon answered.
+    """
+    path, state = daemon_socket(args)
+    if state != "running" or path is None:
+        return state, None
+    with ApiClient(path) as client:
+        return state, client.call(cmd, **params)
 
 
 def daemon_state(path: Path) -> str:

@@ -8,10 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from appliance.api.client import ApiClient
 from appliance.api.errors import ApiError
 from appliance.clearing.specs import DeviceSpec
-from appliance.cli.connect import config_path, daemon_socket, fail
+from appliance.cli.connect import config_path, fail, from_daemon
 from appliance.cli.output import (
     EXIT_BUSY,
     EXIT_DEVICE,
@@ -103,14 +102,6 @@ def box_config(args: argparse.Namespace) -> DaemonConfig | None:
     return config
 
 
-def _daemon_rows(args: argparse.Namespace) -> tuple[str, list[dict[str, Any]] | None]:
-    path, state = daemon_socket(args)
-    if state != "running" or path is None:
-        return state, None
-    with ApiClient(path) as client:
-        return state, list(client.call("devices"))
-
-
 def _usb_rows() -> list[dict[str, Any]]:
     """Return the known tax devices on the USB bus (descriptors only: nothing is opened)."""
     from appliance.devices.ids import lookup  # noqa: PLC0415 - pyusb only for this listing
@@ -133,7 +124,7 @@ def run_devices(args: argparse.Namespace) -> int:
     """List recognised USB tax devices, then the configured ones with whether they answer."""
     lang = default_lang()
     try:
-        state, rows = _daemon_rows(args)
+        state, rows = from_daemon(args, "devices")
     except ApiError as exc:
         return fail(args, exc.code, exc.message_zh, str(exc), EXIT_DEVICE)
     if state == "busy":
@@ -196,7 +187,7 @@ def run_device_info(args: argparse.Namespace) -> int:
             EXIT_USAGE,
         )
     try:
-        state, rows = _daemon_rows(args)
+        state, rows = from_daemon(args, "devices")
     except ApiError as exc:
         return fail(args, exc.code, exc.message_zh, str(exc), EXIT_DEVICE)
     if state == "busy":

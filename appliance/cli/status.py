@@ -7,10 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from appliance.api.client import ApiClient
 from appliance.api.errors import ApiError
 from appliance.clearing.outcomes import OutcomeKind
-from appliance.cli.connect import add_connection_arguments, daemon_socket, fail, load_or_fail
+from appliance.cli.connect import add_connection_arguments, fail, from_daemon, load_or_fail
 from appliance.cli.devices import STAGE_WORDS
 from appliance.cli.output import (
     EXIT_BUSY,
@@ -50,19 +49,10 @@ BUSY_ZH = "清卡服务正在运行，但此刻太忙无法应答；请稍后再
 BUSY_EN = "The clearing service is running but too busy to answer; try again in a moment"
 
 
-def _from_daemon(args: argparse.Namespace, cmd: str, **params: Any) -> tuple[str, Any]:
-    """Return ("running", result), ("busy", None) or ("absent", None)."""
-    path, state = daemon_socket(args)
-    if state != "running" or path is None:
-        return state, None
-    with ApiClient(path) as client:
-        return state, client.call(cmd, **params)
-
-
 def run_status(args: argparse.Namespace) -> int:
     """Print the status, from the daemon or read here: the same shape either way."""
     try:
-        state, status = _from_daemon(args, "status")
+        state, status = from_daemon(args, "status")
     except ApiError as exc:
         return fail(args, exc.code, exc.message_zh, str(exc), EXIT_DEVICE)
     if state == "busy":
@@ -139,7 +129,7 @@ def print_status(status: dict[str, Any], lang: str) -> None:
 def run_history(args: argparse.Namespace) -> int:
     """Print the history, from the daemon or from the journal when none runs."""
     try:
-        state, rows = _from_daemon(args, "history", device=args.device, limit=args.limit)
+        state, rows = from_daemon(args, "history", device=args.device, limit=args.limit)
     except ApiError as exc:
         return fail(args, exc.code, exc.message_zh, str(exc), EXIT_DEVICE)
     if state == "busy":

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from appliance.clock import clock
+from simulators.bureau.tls import ca_certificate
 
 _HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -55,41 +56,7 @@ class FleetCa:
         self.directory = directory
         self.cert_path = directory / "ca.pem"
         self.key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "QingKa simulation"),
-                x509.NameAttribute(NameOID.COMMON_NAME, "QingKa fleet test CA"),
-            ]
-        )
-        now = _now()
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False
-            )
-            .sign(self.key, hashes.SHA256())
-        )
+        self.cert = ca_certificate(self.key, "QingKa fleet test CA", _now())
         self.cert_path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
         write_private(directory / "ca.key", _key_pem(self.key))
 

@@ -78,14 +78,27 @@ def _load_or_make_ca(directory: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.
         ) + timedelta(days=30):
             return key, cert
     key = ec.generate_private_key(ec.SECP256R1())
+    cert = ca_certificate(key, "QingKa bureau simulator CA", datetime.now(UTC))
+    _write_private(key_path, _key_pem(key))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key, cert
+
+
+def ca_certificate(
+    key: ec.EllipticCurvePrivateKey, common_name: str, now: datetime
+) -> x509.Certificate:
+    """Return a self-signed CA certificate for ``key``, valid ten years from ``now``.
+
+    ``now`` is the system's time, not the product's: OpenSSL checks certificates against the
+    system clock.
+    """
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "QingKa simulation"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "QingKa bureau simulator CA"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
-    now = datetime.now(UTC)
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -111,9 +124,6 @@ def _load_or_make_ca(directory: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_private(key_path, _key_pem(key))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return key, cert
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
