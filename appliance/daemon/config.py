@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import grp
 import os
-import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,10 @@ from appliance.bureau.retry import RetryPolicy
 from appliance.calendar.filing import CalendarError, FilingCalendar, default_calendar
 from appliance.clearing.specs import POLICIES, POLICY_AUTO, DeviceSpec
 from appliance.clock import DEFAULT_ZONE, ClockError, zone_named
+
+# Re-exported: most of the box reads its configuration errors from here.
+from appliance.configfile import ConfigError as ConfigError  # noqa: PLC0414
+from appliance.configfile import read_secret as read_secret  # noqa: PLC0414
 from appliance.devices.errors import BadDeviceAddress
 from appliance.devices.urls import DeviceUrl
 from appliance.protocol.commands import DEFAULT_PIN
@@ -40,7 +43,6 @@ DEFAULT_DATA_DIR = "/var/lib/qingka"
 DEFAULT_SOCKET = "/run/qingka/api.sock"
 # A configuration file is a few KiB; the cap keeps a wrong path (a log, an image) from being read.
 MAX_CONFIG_BYTES = 256 * 1024
-MAX_SECRET_BYTES = 4096
 # sockaddr_un holds 108 bytes with the terminating zero: a longer path cannot be bound.
 MAX_SOCKET_PATH_BYTES = 107
 LANGUAGES = ("zh", "en")
@@ -94,21 +96,6 @@ KNOWN_KEYS: dict[str, frozenset[str] | None] = {
 # their result lands in ``DaemonConfig.extensions[name]``.
 TableParser = Callable[[dict[str, Any], Path], Any]
 EXTENSIONS: dict[str, TableParser] = {}
-
-
-class ConfigError(Exception):
-    """A configuration problem; ``key`` names the setting."""
-
-    code = "C-001"
-
-    def __init__(self, key: str, problem: str, problem_zh: str = "") -> None:
-        self.key = key
-        self.problem = problem
-        self.problem_zh = problem_zh
-        super().__init__(f"config key '{key}': {problem}")
-
-    def __str__(self) -> str:
-        return f"配置错误 / configuration error: '{self.key}': {self.problem} [{self.code}]"
 
 
 @dataclass(frozen=True)
@@ -230,35 +217,6 @@ def _number(
             f"must be between {low:g} and {high:g}, not {value:g}",
             f"应在 {low:g} 到 {high:g} 之间，而不是 {value:g}",
         )
-    return value
-
-
-def read_secret(path: Path, key: str) -> str:
-    """Read a one-line secret from a file that only its owner may read (mode 0600)."""
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(key, f"{path} is not a file")
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        mode = stat.S_IMODE(info.st_mode)
-        raise ConfigError(
-            key,
-            f"{path} is mode {mode:04o}; it must be 0600 (chmod 600 {path})",
-            f"{path} 的权限是 {mode:04o}，必须是 0600（chmod 600 {path}）",
-        )
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SECRET_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
-    if len(raw) > MAX_SECRET_BYTES:
-        raise ConfigError(key, f"{path} is too long to hold a PIN")
-    lines = raw.decode("utf-8", "replace").splitlines()
-    value = lines[0].strip() if lines else ""
-    if not value:
-        raise ConfigError(key, f"{path} is empty")
     return value
 
 

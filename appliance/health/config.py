@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from appliance.daemon.config import ConfigError, read_secret
+from appliance.configfile import ConfigError, read_secret
 
 # Box ids and site names become MQTT topic levels and Home Assistant discovery ids: the
 # characters both accept, and no MQTT wildcard or separator.

@@ -1,0 +1,57 @@
+"""The primitives of reading the box's configuration: the one error, and private secret files.
+
+Kept apart from the daemon's configuration (appliance/daemon/config.py) so that the tables other
+parts of the box add (the fleet's ``[fleet]``) check their keys the same way without importing it.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+# A PIN or password file is one line; anything longer is not one.
+MAX_SECRET_BYTES = 4096
+
+
+class ConfigError(Exception):
+    """A configuration problem; ``key`` names the setting."""
+
+    code = "C-001"
+
+    def __init__(self, key: str, problem: str, problem_zh: str = "") -> None:
+        self.key = key
+        self.problem = problem
+        self.problem_zh = problem_zh
+        super().__init__(f"config key '{key}': {problem}")
+
+    def __str__(self) -> str:
+        return f"配置错误 / configuration error: '{self.key}': {self.problem} [{self.code}]"
+
+
+def read_secret(path: Path, key: str) -> str:
+    """Read a one-line secret from a file that only its owner may read (mode 0600)."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(key, f"{path} is not a file")
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        mode = stat.S_IMODE(info.st_mode)
+        raise ConfigError(
+            key,
+            f"{path} is mode {mode:04o}; it must be 0600 (chmod 600 {path})",
+            f"{path} 的权限是 {mode:04o}，必须是 0600（chmod 600 {path}）",
+        )
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SECRET_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+    if len(raw) > MAX_SECRET_BYTES:
+        raise ConfigError(key, f"{path} is too long to hold a PIN")
+    lines = raw.decode("utf-8", "replace").splitlines()
+    value = lines[0].strip() if lines else ""
+    if not value:
+        raise ConfigError(key, f"{path} is empty")
+    return value
