@@ -87,9 +87,13 @@ class KioskApp(App, Listener):
         self.lang = settings.language
         self.board = Board()
         self.link: Link = (link_factory or self._daemon_link)(self)
-        self.pin_gates = {"technician": PinGate(settings.technician_pin)}
-        if settings.operator_pin is not None:
-            self.pin_gates["operator"] = PinGate(settings.operator_pin)
+        self.pin_gates = {
+            "technician": PinGate(settings.technician_pin, pin_hash=settings.technician_pin_hash)
+        }
+        if settings.operator_pin is not None or settings.operator_pin_hash is not None:
+            self.pin_gates["operator"] = PinGate(
+                settings.operator_pin, pin_hash=settings.operator_pin_hash
+            )
         self.follow_url: str | None = None
         self._pending_clear: list[str] | None = None
         self._pending_device_pin: str | None = None

@@ -122,6 +122,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "错误次数太多，请 {minutes}:{seconds:02d} 后再试",
         "Too many wrong tries: try again in {minutes}:{seconds:02d}",
     ),
+    "pin.checking": ("正在核对…", "Checking…"),
+    "pin.check_failed": (
+        "暂时无法核对密码，请再试一次",
+        "The PIN could not be checked just now: try again",
+    ),
     "pin.ok": ("确定", "OK"),
     "pin.delete": ("删除", "Delete"),
     "pin.cancel": ("取消", "Cancel"),

@@ -8,6 +8,10 @@ so the kiosk starts even when the daemon's part of the file is being fixed. Exam
     idle_blank_minutes = 5       # 0: never blank the screen
     operator_pin = ""            # empty: the clear button needs no PIN
     technician_pin = "2580"
+    # A provisioning bundle writes hashes instead (provisioning/pinhash.py); a role has either
+    # its plain PIN or its hash, never both, and with a hash the default 2580 does not apply.
+    # technician_pin_hash = "scrypt$14$8$1$<salt hex>$<hash hex>"
+    # operator_pin_hash = "scrypt$14$8$1$<salt hex>$<hash hex>"
     device_pin_by_operator = false  # true: the operator PIN (not the service PIN) guards device
                                  # PIN entry from home; the service screen always offers it
     usb_dir = "/media/usb"       # where "export backups" writes
@@ -25,6 +29,7 @@ from typing import Any
 
 from appliance.api.protocol import default_socket_path
 from kiosk_ui.catalog import DEFAULT_LANGUAGE, LANGUAGES
+from provisioning.pinhash import is_pin_hash
 
 DEFAULT_CONFIG = Path("/etc/qingka/qingka.toml")
 DEFAULT_TECHNICIAN_PIN = "2580"
@@ -50,11 +55,22 @@ class KioskSettings:
     language: str = DEFAULT_LANGUAGE
     idle_blank_s: float = 300.0
     operator_pin: str | None = None
-    technician_pin: str = DEFAULT_TECHNICIAN_PIN
+    # None when the role's PIN is a hash: a hash, when given, is what the PIN pad checks.
+    technician_pin: str | None = DEFAULT_TECHNICIAN_PIN
     device_pin_by_operator: bool = False
     usb_dir: Path = Path("/media/usb")
     fullscreen: bool = True
     font: Path | None = None
+    technician_pin_hash: str | None = None
+    operator_pin_hash: str | None = None
+
+    def __post_init__(self) -> None:
+        # A role checks its hash or its plain PIN, never both: with a technician hash, the
+        # default technician PIN 2580 must not open the service screen as well.
+        if self.technician_pin_hash is not None:
+            object.__setattr__(self, "technician_pin", None)
+        if self.operator_pin_hash is not None:
+            object.__setattr__(self, "operator_pin", None)
 
 
 def _pin(value: Any, key: str) -> str | None:
@@ -64,6 +80,24 @@ def _pin(value: Any, key: str) -> str | None:
         return None
     if not value.isdigit() or not 4 <= len(value) <= MAX_PIN_LENGTH:
         raise SettingsError(key, f"must be 4 to {MAX_PIN_LENGTH} digits")
+    return value
+
+
+def _pin_hash(table: dict[str, Any], role: str) -> str | None:
+    """Return the role's PIN hash, checked; refuse it beside the same role's plain PIN."""
+    key = f"{role}_pin_hash"
+    if key not in table:
+        return None
+    value = table[key]
+    if f"{role}_pin" in table:
+        raise SettingsError(
+            f"kiosk.{key}", f"is given together with kiosk.{role}_pin: keep one of the two"
+        )
+    if not isinstance(value, str) or not is_pin_hash(value):
+        raise SettingsError(
+            f"kiosk.{key}",
+            "is not a PIN hash this box can check (qingka provision make writes scrypt$14$8$1$…)",
+        )
     return value
 
 
@@ -101,9 +135,15 @@ def parse(data: dict[str, Any], base: Path, socket: Path | None = None) -> Kiosk
     idle = table.get("idle_blank_minutes", 5)
     if isinstance(idle, bool) or not isinstance(idle, int | float) or not 0 <= idle <= 24 * 60:
         raise SettingsError("kiosk.idle_blank_minutes", "must be a number from 0 to 1440")
-    technician = _pin(table.get("technician_pin", DEFAULT_TECHNICIAN_PIN), "kiosk.technician_pin")
-    if technician is None:
-        raise SettingsError("kiosk.technician_pin", "must not be empty")
+    technician_hash = _pin_hash(table, "technician")
+    operator_hash = _pin_hash(table, "operator")
+    technician = None
+    if technician_hash is None:
+        technician = _pin(
+            table.get("technician_pin", DEFAULT_TECHNICIAN_PIN), "kiosk.technician_pin"
+        )
+        if technician is None:
+            raise SettingsError("kiosk.technician_pin", "must not be empty")
     fullscreen = table.get("fullscreen", True)
     by_operator = table.get("device_pin_by_operator", False)
     for key, flag in (("fullscreen", fullscreen), ("device_pin_by_operator", by_operator)):
@@ -124,6 +164,8 @@ def parse(data: dict[str, Any], base: Path, socket: Path | None = None) -> Kiosk
         usb_dir=base / usb_dir,
         fullscreen=fullscreen,
         font=base / font if font else None,
+        technician_pin_hash=technician_hash,
+        operator_pin_hash=operator_hash,
     )
 
 
