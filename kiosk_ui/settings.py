@@ -17,6 +17,7 @@ so the kiosk starts even when the daemon's part of the file is being fixed. Exam
     usb_dir = "/media/usb"       # where "export backups" writes
     fullscreen = true
     font = ""                    # a font file covering Chinese and Latin; empty: look for one
+    provision_status = "/run/qingka/provision.json"  # what provisioning is doing; empty: ignore
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from provisioning.pinhash import is_pin_hash
 
 DEFAULT_CONFIG = Path("/etc/qingka/qingka.toml")
 DEFAULT_TECHNICIAN_PIN = "2580"
+# Where provisioning (provisioning/outbox.py) tells the kiosk what it is doing.
+DEFAULT_PROVISION_STATUS = Path("/run/qingka/provision.json")
 # The configuration file is a few KiB; the cap keeps a wrong path from being read whole.
 MAX_CONFIG_BYTES = 256 * 1024
 MAX_PIN_LENGTH = 12
@@ -63,6 +66,8 @@ class KioskSettings:
     font: Path | None = None
     technician_pin_hash: str | None = None
     operator_pin_hash: str | None = None
+    # None: not watched (the settings file's default is DEFAULT_PROVISION_STATUS).
+    provision_status: Path | None = None
 
     def __post_init__(self) -> None:
         # A role checks its hash or its plain PIN, never both: with a technician hash, the
@@ -151,7 +156,8 @@ def parse(data: dict[str, Any], base: Path, socket: Path | None = None) -> Kiosk
             raise SettingsError(f"kiosk.{key}", "must be true or false")
     usb_dir = table.get("usb_dir", "/media/usb")
     font = table.get("font", "")
-    for key, value in (("usb_dir", usb_dir), ("font", font)):
+    status = table.get("provision_status", str(DEFAULT_PROVISION_STATUS))
+    for key, value in (("usb_dir", usb_dir), ("font", font), ("provision_status", status)):
         if not isinstance(value, str):
             raise SettingsError(f"kiosk.{key}", "must be a string")
     return KioskSettings(
@@ -166,6 +172,7 @@ def parse(data: dict[str, Any], base: Path, socket: Path | None = None) -> Kiosk
         font=base / font if font else None,
         technician_pin_hash=technician_hash,
         operator_pin_hash=operator_hash,
+        provision_status=base / status if status else None,
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from kiosk_ui.pin_gate import PinGate
 from kiosk_ui.settings import (
+    DEFAULT_PROVISION_STATUS,
     DEFAULT_TECHNICIAN_PIN,
     KioskSettings,
     SettingsError,
@@ -137,6 +138,17 @@ def test_a_hashed_gate_checks_the_hash_and_locks_the_same_way() -> None:
     assert not gate.check(SERVICE_PIN).accepted  # refused unchecked while locked
     with pytest.raises(ValueError, match="not both"):
         PinGate("2580", pin_hash=SERVICE_HASH)
+
+
+def test_the_status_file_path_is_a_setting(tmp_path: Path) -> None:
+    assert parse({}, tmp_path).provision_status == DEFAULT_PROVISION_STATUS
+    table = {"kiosk": {"provision_status": "run/provision.json"}}
+    assert parse(table, tmp_path).provision_status == tmp_path / "run/provision.json"
+    assert parse({"kiosk": {"provision_status": ""}}, tmp_path).provision_status is None
+    with pytest.raises(SettingsError) as caught:
+        parse({"kiosk": {"provision_status": 1}}, tmp_path)
+    assert caught.value.key == "kiosk.provision_status"
+    assert KioskSettings(socket=tmp_path / "s").provision_status is None  # tests watch nothing
 
 
 GOOD_DAEMON = (
