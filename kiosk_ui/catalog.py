@@ -153,6 +153,12 @@ STRINGS: dict[str, tuple[str, str]] = {
         "本机只用新密码核对一次，不会自己重试",
         "The box checks a new PIN once and never retries it by itself",
     ),
+    "devpin.digits_only": (
+        "这里只能输入数字。含字母的设备密码，请由技术人员在配置文件中设置"
+        "（[pin] file 或设备的 pin_file）。",
+        "Only digits can be entered here. A device PIN with letters is set by a technician in the "
+        "configuration file ([pin] file, or the device's pin_file).",
+    ),
     "devpin.send": ("保存并核对", "Save and check"),
     "devpin.send_last": ("确认提交", "Send it"),
     "devpin.sending": ("正在保存并核对…", "Saving and checking…"),
