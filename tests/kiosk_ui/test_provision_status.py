@@ -260,11 +260,12 @@ def test_a_working_file_that_goes_away_is_followed_by_its_process(tmp_path: Path
     got = _Collect()
     pids = {"alive": True}
     watch = ProvisionWatch(path, got.shown.append, got.post, alive=lambda _pid: pids["alive"])
-    path.write_bytes(_encode(provision_working()))
+    working = _encode(provision_working())
+    path.write_bytes(working)
     watch.poll()
     path.unlink()
     watch.poll()
-    assert got.shown == [Shown(parse_status(_encode(provision_working())), None)]
+    assert got.shown == [Shown(parse_status(working), None)]
     pids["alive"] = False
     watch.poll()
     assert got.shown[-1] == Shown(None, None)
