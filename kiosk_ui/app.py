@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition
 
 from appliance.api.errors import ApiError, ApiUnavailable
@@ -24,6 +24,8 @@ from kiosk_ui.catalog import LANGUAGES, tr
 from kiosk_ui.layouts import load_layouts
 from kiosk_ui.link import DaemonLink, Done, Failed, Listener
 from kiosk_ui.pin_gate import PinGate
+from kiosk_ui.provision_status import Shown
+from kiosk_ui.provision_watch import ProvisionWatch
 from kiosk_ui.root import KioskRoot
 from kiosk_ui.screens.base import KioskScreen
 from kiosk_ui.screens.device_pin import DevicePinScreen
@@ -77,6 +79,9 @@ class KioskApp(App, Listener):
     online = BooleanProperty(False)  # the daemon answers
     ever_online = BooleanProperty(False)  # it answered once: "lost", not "connecting"
     revision = NumericProperty(0)
+    # Provisioning (a USB stick being applied): the live apply, and a result not yet dismissed.
+    provision_working = ObjectProperty(None, allownone=True)
+    provision_result = ObjectProperty(None, allownone=True)
 
     def __init__(
         self, settings: KioskSettings, link_factory: LinkFactory | None = None, **kwargs: Any
@@ -87,13 +92,22 @@ class KioskApp(App, Listener):
         self.lang = settings.language
         self.board = Board()
         self.link: Link = (link_factory or self._daemon_link)(self)
-        self.pin_gates = {"technician": PinGate(settings.technician_pin)}
-        if settings.operator_pin is not None:
-            self.pin_gates["operator"] = PinGate(settings.operator_pin)
+        self.pin_gates = {
+            "technician": PinGate(settings.technician_pin, pin_hash=settings.technician_pin_hash)
+        }
+        if settings.operator_pin is not None or settings.operator_pin_hash is not None:
+            self.pin_gates["operator"] = PinGate(
+                settings.operator_pin, pin_hash=settings.operator_pin_hash
+            )
         self.follow_url: str | None = None
         self._pending_clear: list[str] | None = None
         self._pending_device_pin: str | None = None
         self._tick_event: Any = None
+        self.provision_watch: ProvisionWatch | None = None
+        if settings.provision_status is not None:
+            self.provision_watch = ProvisionWatch(
+                settings.provision_status, self.on_provision, post_to_ui
+            )
 
     def _daemon_link(self, listener: Listener) -> Link:
         return DaemonLink(self.settings.socket, listener, post_to_ui)
@@ -123,6 +137,8 @@ class KioskApp(App, Listener):
     def on_start(self) -> None:
         """Connect to the daemon and start the once-a-second refresh."""
         self.link.start()
+        if self.provision_watch is not None:
+            self.provision_watch.start()
         self._tick_event = Clock.schedule_interval(self._tick, TICK_S)
         self.refresh()
 
@@ -130,6 +146,8 @@ class KioskApp(App, Listener):
         """Disconnect."""
         if self._tick_event is not None:
             self._tick_event.cancel()
+        if self.provision_watch is not None:
+            self.provision_watch.stop()
         self.link.stop()
 
     def _resized(self, root: KioskRoot, size: Any) -> None:
@@ -142,8 +160,10 @@ class KioskApp(App, Listener):
     def _tick(self, _dt: float) -> None:
         root = self.root
         if root is not None:
-            root.check_idle(keep_awake=bool(self.board.running()))
+            working = self.provision_working is not None
+            root.check_idle(keep_awake=working or bool(self.board.running()))
             self.current_screen().refresh()
+            self.show_provision()
 
     def _blanked(self, root: KioskRoot, blanked: bool) -> None:
         # The next person to touch the screen starts from home, not from someone's PIN entry.
@@ -186,6 +206,32 @@ class KioskApp(App, Listener):
         else:
             self.go("result")
 
+    # -- provisioning (on the UI thread) ---------------------------------------------------
+
+    def on_provision(self, shown: Shown) -> None:
+        """Take what the provisioning status file says now."""
+        self.provision_working = shown.working
+        if shown.working is not None:
+            self.provision_result = None  # a new apply: the last one's result is old news
+        if shown.result is not None:
+            self.provision_result = shown.result
+        if (shown.working or shown.result) is not None and self.root is not None:
+            self.root.wake()  # the technician stands at the box
+        self.show_provision()
+
+    def show_provision(self) -> None:
+        """Fill the provisioning overlays from the current state and language."""
+        if self.root is None:
+            return
+        ids = self.root.ids
+        ids.provision_working.show(self.provision_working, self.lang, clock().now())
+        ids.provision_result.show(self.provision_result, self.lang)
+
+    def dismiss_provision(self) -> None:
+        """Close the provisioning result ("知道了")."""
+        self.provision_result = None
+        self.show_provision()
+
     # -- what the screens call -------------------------------------------------------------
 
     def current_screen(self) -> KioskScreen:
@@ -198,6 +244,7 @@ class KioskApp(App, Listener):
         self.revision += 1
         if self.root is not None:
             self.current_screen().refresh()
+            self.show_provision()
 
     def go(self, name: str) -> None:
         """Show screen ``name``."""

@@ -122,6 +122,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "错误次数太多，请 {minutes}:{seconds:02d} 后再试",
         "Too many wrong tries: try again in {minutes}:{seconds:02d}",
     ),
+    "pin.checking": ("正在核对…", "Checking…"),
+    "pin.check_failed": (
+        "暂时无法核对密码，请再试一次",
+        "The PIN could not be checked just now: try again",
+    ),
     "pin.ok": ("确定", "OK"),
     "pin.delete": ("删除", "Delete"),
     "pin.cancel": ("取消", "Cancel"),
@@ -147,6 +152,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "devpin.hint": (
         "本机只用新密码核对一次，不会自己重试",
         "The box checks a new PIN once and never retries it by itself",
+    ),
+    "devpin.digits_only": (
+        "这里只能输入数字。含字母的设备密码，请由技术人员在配置文件中设置"
+        "（[pin] file 或设备的 pin_file）。",
+        "Only digits can be entered here. A device PIN with letters is set by a technician in the "
+        "configuration file ([pin] file, or the device's pin_file).",
     ),
     "devpin.send": ("保存并核对", "Save and check"),
     "devpin.send_last": ("确认提交", "Send it"),
@@ -230,6 +241,23 @@ STRINGS: dict[str, tuple[str, str]] = {
     "log.key.new_lock_date": ("锁定日期", "lock date"),
     "log.key.socket": ("接口", "socket"),
     "log.key.url": ("地址", "address"),
+    "prov.working": ("正在配置…", "Configuring…"),
+    "prov.working_hint": (
+        "请不要拔出U盘，也不要关机。配置完成后，这里会显示结果。",
+        "Do not remove the USB stick or switch the box off. The result shows here when it is done.",
+    ),
+    "prov.box": ("本机编号 {box_id}", "Box ID {box_id}"),
+    "prov.serial": ("配置包序号 {serial}", "Bundle serial {serial}"),
+    "prov.title": ("U盘配置", "USB stick provisioning"),
+    "prov.applied": ("配置完成", "Configured"),
+    "prov.enrolled": ("已写入登记信息", "Enrollment request written"),
+    "prov.refused": ("配置包未被接受", "The bundle was refused"),
+    "prov.failed": ("配置没有完成", "Provisioning did not finish"),
+    "prov.report_written": ("配置报告已写入U盘", "The report is on the USB stick"),
+    "prov.report_missing": (
+        "配置报告没能写入U盘",
+        "The report could not be written to the USB stick",
+    ),
     "common.back": ("返回", "Back"),
     "common.request_failed": ("操作未完成：{message}（{code}）", "Not done: {message} ({code})"),
     "day.today": ("今天", "today"),

@@ -21,6 +21,8 @@ from appliance.clearing.steps import JobStep
 from appliance.clock import DEFAULT_ZONE, FixedClock, clock, zone_named
 from appliance.devices import errors as device_errors
 from kiosk_ui.board import Board
+from provisioning import errors as provision_errors
+from provisioning.report import Outcome as ProvisionOutcome
 
 PERIOD = 202610
 NEXT_LOCK = date(2026, 12, 15)
@@ -226,6 +228,55 @@ def logs() -> list[str]:
     ]
 
 
+BOX_ID = "qk-3f9a2c41d07e"
+
+
+def provision_working() -> dict[str, Any]:
+    """Return provisioning's status file while it applies a stick."""
+    return {
+        "state": "working",
+        "code": None,
+        "message_zh": "正在配置…请不要拔出U盘",
+        "message_en": "Configuring… do not remove the USB stick",
+        "box_id": BOX_ID,
+        "started_at": _ago(seconds=42),
+        "updated_at": _ago(seconds=42),
+        "pid": 4242,
+    }
+
+
+def _provision_result(
+    result: str, code: str, detail: str = "", serial: int | None = 8, report: bool = True
+) -> Callable[[], dict[str, Any]]:
+    """Return a maker of provisioning's status file after an apply (its own words and codes)."""
+
+    def make() -> dict[str, Any]:
+        outcome = ProvisionOutcome(result, code, detail=detail, box_id=BOX_ID, serial=serial)
+        return {
+            "state": result,
+            **outcome.summary(),
+            "started_at": _ago(seconds=50),
+            "updated_at": _ago(seconds=3),
+            "pid": 4242,
+            "report": report,
+        }
+
+    return make
+
+
+provision_applied = _provision_result("applied", provision_errors.APPLIED)
+provision_enrolled = _provision_result("enrolled", provision_errors.ENROLLMENT_WRITTEN, serial=None)
+provision_refused = _provision_result(
+    "refused", provision_errors.WrongBox.code, f"this box is {BOX_ID}", serial=9
+)
+provision_failed = _provision_result(
+    "failed",
+    provision_errors.ApplyFailed.code,
+    "building the configuration: No space left on device",
+    report=False,
+)
+
+
 @dataclass(frozen=True)
 class Scene:
     """One screenshot: the board's state, the screen, and how to reach it."""
@@ -237,6 +288,7 @@ class Scene:
     connected: bool = True
     section: str = ""  # the technician screen's section
     history: Callable[[], list[dict[str, Any]]] | None = None  # None: history_entries
+    provision: Callable[[], dict[str, Any]] | None = None  # provisioning's status file
 
 
 def _running(board: Board) -> None:
@@ -300,6 +352,11 @@ SCENES = (
     Scene("pin", "pin", one_device),
     Scene("device-pin", "device_pin", one_device, _pin_row(1)),
     Scene("history-empty", "history", one_device, history=list),
+    Scene("provision-working", "home", one_device, provision=provision_working),
+    Scene("provision-applied", "home", one_device, provision=provision_applied),
+    Scene("provision-enrolled", "home", one_device, provision=provision_enrolled),
+    Scene("provision-refused", "home", one_device, provision=provision_refused),
+    Scene("provision-failed", "home", one_device, provision=provision_failed),
 )
 
 

@@ -36,7 +36,8 @@ def _visible(widget: Widget) -> bool:
     while node is not None:
         if node.opacity <= 0:
             return False
-        node = node.parent
+        # A root put in the window ends at the window, which is its own parent.
+        node = node.parent if node.parent is not node else None
     return True
 
 

@@ -17,11 +17,21 @@ from kiosk_ui.screens import (  # noqa: F401
     result,
     technician,
 )
-from kiosk_ui.widgets import buttons, card, header, icons, keypad, overlays, text  # noqa: F401
+from kiosk_ui.widgets import (  # noqa: F401
+    buttons,
+    card,
+    header,
+    icons,
+    keypad,
+    overlays,
+    provision,
+    text,
+)
 
 HERE = Path(__file__).parent
 KV_FILES = (
     "widgets/widgets.kv",
+    "widgets/provision.kv",
     "root.kv",
     "screens/home.kv",
     "screens/progress.kv",

@@ -14,7 +14,9 @@ from kiosk_ui.board import DeviceState
 from kiosk_ui.catalog import tr
 from kiosk_ui.views import pin_problem
 
-# The daemon accepts 1 to 16 printable ASCII characters without spaces; the keypad has digits.
+# The daemon accepts 1 to 16 printable ASCII characters without spaces; the keypad has digits
+# only (most tax device PINs are digits), and the screen says that a PIN with letters goes into
+# the configuration instead ([pin] file or a device's pin_file).
 MAX_DEVICE_PIN = 16
 
 

@@ -6,6 +6,7 @@ size on its own and drawn into a framebuffer object of that size instead of the 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from kivy.uix.widget import Widget
 
 from kiosk_ui.board import Board
 from kiosk_ui.gallery import GalleryLink, Scene, history_entries
+from kiosk_ui.provision_status import parse_status
 
 if TYPE_CHECKING:
     from kiosk_ui.app import KioskApp
@@ -53,6 +55,13 @@ def show_scene(app: KioskApp, scene: Scene, lang: str, size: tuple[int, int]) ->
         app.go(scene.screen)
     if scene.section:
         app.current_screen().choose(scene.section)
+    # The sample goes through the kiosk's own reader of the file, as on the box.
+    status = None
+    if scene.provision is not None:
+        status = parse_status(json.dumps(scene.provision(), ensure_ascii=False).encode())
+    app.provision_working = status if status is not None and status.working else None
+    app.provision_result = status if status is not None and not status.working else None
+    app.show_provision()
     pump()
     app.refresh()
     pump()

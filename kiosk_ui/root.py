@@ -1,4 +1,5 @@
-"""The window's one widget: the screens, the offline notice and the blanked screen on top.
+"""The window's one widget: the screens, the offline notice and provisioning's overlays, then the
+blanked screen on top.
 
 It also owns idle blanking: after the idle time without a touch the screen goes black; the touch
 that wakes it is swallowed whole (down, moves and up), so waking never presses a button.

@@ -112,7 +112,7 @@ class Applier:
             try:
                 with state.exclusive(self.paths.state_dir):
                     outbox.write_status(self.paths.status_file, _working(started))
-                    self._apply(stick, redactor, outcome)
+                    self._apply(stick, redactor, outcome, started)
             except Busy as exc:
                 # The kiosk keeps showing the apply that holds the lock, not this refusal.
                 busy = True
@@ -151,10 +151,14 @@ class Applier:
         partial.result, partial.code, partial.detail = result, exc.code, exc.detail
         return partial
 
-    def _apply(self, stick: Stick, redactor: report.Redactor, outcome: report.Outcome) -> None:
+    def _apply(
+        self, stick: Stick, redactor: report.Redactor, outcome: report.Outcome, started: str
+    ) -> None:
         box = identity.load_or_create(self.paths.keys_dir, self.id_sources)
         if box.new:
             _log.info("made this box's key pair: %s, key %s", box.box_id, box.key_id)
+        # Now that the box knows who it is, the kiosk's "正在配置…" can say it.
+        outbox.write_status(self.paths.status_file, {**_working(started), "box_id": box.box_id})
         store = ConfigStore(self.paths.config_dir, self.owners)
         current = store.current()
         old_meta = store.meta(current)

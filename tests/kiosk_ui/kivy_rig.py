@@ -62,12 +62,24 @@ def tap(widget: Widget) -> None:
     pump(3)  # a screen change completes on the frames after the touch
 
 
+def shown(widget: Widget) -> bool:
+    """Tell whether ``widget`` can be seen: neither it nor any parent is transparent."""
+    node: Widget | None = widget
+    while node is not None:
+        if node.opacity <= 0:
+            return False
+        # The window is its own parent.
+        node = node.parent if node.parent is not node else None
+    return True
+
+
 def buttons_with_text(root: Widget, text: str) -> Iterator[Widget]:
-    """Yield the buttons under ``root`` showing ``text``."""
+    """Yield the buttons under ``root`` showing ``text`` that a person can see."""
     from kivy.uix.behaviors import ButtonBehavior  # noqa: PLC0415 - after conftest's set-up
 
     for widget in root.walk(restrict=True):
-        if isinstance(widget, ButtonBehavior) and getattr(widget, "text", None) == text:
+        is_button = isinstance(widget, ButtonBehavior)
+        if is_button and getattr(widget, "text", None) == text and shown(widget):
             yield widget
 
 

@@ -13,7 +13,7 @@ from kiosk_ui.catalog import tr
 from kiosk_ui.gallery import GalleryLink, one_device, outcome_wrong_pin
 from kiosk_ui.settings import KioskSettings
 
-from .kivy_rig import button, pump, start_app, stop_app, tap
+from .kivy_rig import button, pump, shown, start_app, stop_app, tap
 
 URL = "sim://shop"
 
@@ -168,5 +168,22 @@ def test_nothing_to_do_greys_the_big_button(link: PinLink, tmp_path: Path) -> No
         tap(big)
         assert app.current_screen().name == "home"
         assert not [cmd for cmd, _ in link.requests if cmd == "clear"]
+    finally:
+        stop_app(app)
+
+
+def test_the_pad_says_it_takes_digits_and_where_letters_go(link: PinLink, tmp_path: Path) -> None:
+    app = _start(link, tmp_path, tries=2)
+    try:
+        app.open_device_pin(URL, checked=True)
+        pump()
+        for lang in ("zh", "en"):
+            app.set_language(lang)
+            pump()
+            said = [w.text for w in app.current_screen().walk() if shown(w) and hasattr(w, "text")]
+            assert tr("devpin.digits_only", lang) in said
+        assert "[pin] file" in tr("devpin.digits_only", "zh")
+        keys = {w.text for w in app.current_screen().ids.keypad.children}
+        assert {k for k in keys if len(k) == 1} == set("0123456789")
     finally:
         stop_app(app)
