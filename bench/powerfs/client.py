@@ -48,6 +48,8 @@ class PowerFs:
         self.log = log
         self.process: subprocess.Popen[str] | None = None
         self._replies: queue.Queue[dict[str, Any]] = queue.Queue()
+        # One command at a time: a reply belongs to the thread that sent the command.
+        self._calls = threading.Lock()
         self.trips: queue.Queue[dict[str, Any]] = queue.Queue()
 
     def start(self) -> PowerFs:
@@ -97,11 +99,12 @@ class PowerFs:
 
     def call(self, op: str, **fields: Any) -> dict[str, Any]:
         """Send one command and return its reply."""
-        if self.process is None or self.process.stdin is None:
-            raise PowerFsError("the power-cut file system is not running")
-        self.process.stdin.write(json.dumps({"op": op, **fields}) + "\n")
-        self.process.stdin.flush()
-        reply = self._reply(REPLY_TIMEOUT_S)
+        with self._calls:
+            if self.process is None or self.process.stdin is None:
+                raise PowerFsError("the power-cut file system is not running")
+            self.process.stdin.write(json.dumps({"op": op, **fields}) + "\n")
+            self.process.stdin.flush()
+            reply = self._reply(REPLY_TIMEOUT_S)
         if not reply.get("ok"):
             raise PowerFsError(f"{op}: {reply.get('error')}")
         return reply

@@ -22,108 +22,28 @@ Every method runs under one lock; the FUSE layer calls them from several threads
 
 from __future__ import annotations
 
-import enum
 import errno
-import os
 import random
-import stat
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 
-from appliance.clock import clock
+from bench.powerfs.nodes import (
+    CAPACITY_BYTES,
+    MAKING,
+    NAME_MAX,
+    PAGE_SIZE,
+    PATH_MAX,
+    ROOT_INO,
+    Change,
+    CutReport,
+    Handle,
+    Kind,
+    Node,
+    fail,
+    now_ns,
+)
 
-PAGE_SIZE = 4096
-ROOT_INO = 1
-# Longest name and path the volume takes, as ext4 does.
-NAME_MAX = 255
-PATH_MAX = 4096
-# What statfs reports: room enough that the box never thinks its partition is full.
-CAPACITY_BYTES = 4 << 30
-
-
-class Kind(enum.Enum):
-    """What an inode is."""
-
-    FILE = stat.S_IFREG
-    DIR = stat.S_IFDIR
-    LINK = stat.S_IFLNK
-
-
-# The name of the operation that makes each kind of inode.
-_MAKING = {Kind.FILE: "create", Kind.DIR: "mkdir", Kind.LINK: "symlink"}
-
-
-def _now_ns() -> int:
-    return int(clock().timestamp() * 1e9)
-
-
-@dataclass
-class Node:
-    """One inode, with its volatile and its durable state."""
-
-    ino: int
-    kind: Kind
-    mode: int
-    uid: int = 0
-    gid: int = 0
-    mtime_ns: int = 0
-    ctime_ns: int = 0
-    # A file: the bytes readers see, the bytes the medium holds, the pages written in between.
-    data: bytearray = field(default_factory=bytearray)
-    durable: bytes = b""
-    dirty: set[int] = field(default_factory=set)
-    # A directory: the entries readers see and the entries the medium holds.
-    entries: dict[str, int] = field(default_factory=dict)
-    durable_entries: dict[str, int] = field(default_factory=dict)
-    # A symbolic link: where it points (fixed at creation, so always durable with its name).
-    target: str = ""
-    # The path it was last given (to say where a cut struck; may be stale after a move).
-    path: str = ""
-
-    def touch(self) -> None:
-        """Record a change of content now."""
-        self.mtime_ns = self.ctime_ns = _now_ns()
-
-
-@dataclass
-class Change:
-    """One directory entry set (to an inode) or removed (``None``) by an operation."""
-
-    dir_ino: int
-    name: str
-    ino: int | None
-    synced: bool = False
-
-
-@dataclass
-class CutReport:
-    """What one power cut kept and lost of the unsynced state."""
-
-    pages_kept: int = 0
-    pages_lost: int = 0
-    sizes_kept: int = 0
-    sizes_lost: int = 0
-    dir_ops_kept: int = 0
-    dir_ops_lost: int = 0
-
-    def to_json(self) -> dict[str, int]:
-        """Return the counts, JSON-ready."""
-        return dict(self.__dict__)
-
-
-def fail(code: int) -> OSError:
-    """Return the ``OSError`` the FUSE layer turns into ``-code``."""
-    return OSError(code, os.strerror(code))
-
-
-@dataclass
-class Handle:
-    """An open file or directory: its inode, and the power epoch it was opened in."""
-
-    ino: int
-    epoch: int
+__all__ = ["PAGE_SIZE", "CutReport", "Kind", "Node", "Volume"]
 
 
 class Volume:
@@ -134,7 +54,7 @@ class Volume:
         self.nodes: dict[int, Node] = {}
         self.next_ino = ROOT_INO
         self.uid, self.gid = uid, gid
-        root = self._new(Kind.DIR, 0o755)
+        root = self.new_node(Kind.DIR, 0o755)
         assert root.ino == ROOT_INO
         # Directory operations not yet made durable, oldest first; one list per operation.
         self.pending: list[list[Change]] = []
@@ -155,7 +75,8 @@ class Volume:
 
     # -- inodes and paths ---------------------------------------------------------------------
 
-    def _new(self, kind: Kind, mode: int) -> Node:
+    def new_node(self, kind: Kind, mode: int) -> Node:
+        """Make an inode no name points to yet."""
         node = Node(self.next_ino, kind, mode & 0o7777, self.uid, self.gid)
         node.touch()
         self.nodes[node.ino] = node
@@ -391,7 +312,7 @@ class Volume:
             node = self.resolve(path, fh)
             self._gate_change("chmod", node.path)
             node.mode = mode & 0o7777
-            node.ctime_ns = _now_ns()
+            node.ctime_ns = now_ns()
 
     def chown(self, path: str | None, uid: int, gid: int, fh: int | None = None) -> None:
         """Change owner and group (-1 keeps one)."""
@@ -402,23 +323,23 @@ class Volume:
                 node.uid = uid
             if gid != -1 and gid != 0xFFFFFFFF:
                 node.gid = gid
-            node.ctime_ns = _now_ns()
+            node.ctime_ns = now_ns()
 
     def utimens(self, path: str | None, mtime_ns: int | None, fh: int | None = None) -> None:
         """Set the modification time (now if ``None``)."""
         with self.lock:
             node = self.resolve(path, fh)
             self._gate_change("utimens", node.path)
-            node.mtime_ns = _now_ns() if mtime_ns is None else mtime_ns
+            node.mtime_ns = now_ns() if mtime_ns is None else mtime_ns
 
     # -- directory operations (durable on a sync of the directory) ----------------------------
 
     def _add(self, path: str, kind: Kind, mode: int) -> Node:
-        self._gate_change(_MAKING[kind], path)
+        self._gate_change(MAKING[kind], path)
         parent, name = self._parent(path)
         if name in parent.entries:
             raise fail(errno.EEXIST)
-        node = self._new(kind, mode)
+        node = self.new_node(kind, mode)
         node.path = path
         parent.entries[name] = node.ino
         parent.touch()
@@ -639,77 +560,3 @@ class Volume:
         for node in self.nodes.values():
             node.entries = {name: ino for name, ino in node.entries.items() if ino in seen}
             node.durable_entries = dict(node.entries)
-
-    # -- the backing directory ----------------------------------------------------------------
-
-    def load(self, backing: Path) -> None:
-        """Take a real directory tree as the durable content of an empty volume."""
-        with self.lock:
-            self._load_dir(backing, self.nodes[ROOT_INO])
-
-    def _load_dir(self, folder: Path, node: Node) -> None:
-        for entry in sorted(folder.iterdir()):
-            info = entry.lstat()
-            if stat.S_ISLNK(info.st_mode):
-                child = self._new(Kind.LINK, 0o777)
-                child.target = str(entry.readlink())
-            elif stat.S_ISDIR(info.st_mode):
-                child = self._new(Kind.DIR, info.st_mode)
-                self._load_dir(entry, child)
-            elif stat.S_ISREG(info.st_mode):
-                child = self._new(Kind.FILE, info.st_mode)
-                child.data = bytearray(entry.read_bytes())
-                child.durable = bytes(child.data)
-            else:
-                continue  # sockets, FIFOs: nothing the box keeps on its data partition
-            child.uid, child.gid = info.st_uid, info.st_gid
-            child.path = str(Path(node.path or "/", entry.name))
-            node.entries[entry.name] = child.ino
-            node.durable_entries[entry.name] = child.ino
-
-    def save(self, backing: Path) -> None:
-        """Write the durable state into ``backing`` (emptied first): the disk after a shutdown."""
-        with self.lock:
-            for path in sorted(backing.iterdir(), reverse=True):
-                _remove_tree(path)
-            self._save_dir(self.nodes[ROOT_INO], backing)
-
-    def _save_dir(self, node: Node, folder: Path) -> None:
-        for name, ino in sorted(node.durable_entries.items()):
-            child = self.nodes.get(ino)
-            if child is None:
-                continue
-            path = folder / name
-            if child.kind is Kind.DIR:
-                path.mkdir(mode=0o700)
-                self._save_dir(child, path)
-            elif child.kind is Kind.LINK:
-                path.symlink_to(child.target)
-                continue
-            else:
-                path.write_bytes(child.durable)
-            path.chmod(child.mode)
-
-    def walk(self, durable: bool = False) -> Iterator[tuple[str, Node]]:
-        """Yield (path, inode) of every name, the volatile tree or the durable one."""
-        with self.lock:
-            stack = [("", self.nodes[ROOT_INO])]
-            while stack:
-                prefix, node = stack.pop()
-                names = node.durable_entries if durable else node.entries
-                for name, ino in sorted(names.items()):
-                    child = self.nodes.get(ino)
-                    if child is None:
-                        continue
-                    yield f"{prefix}/{name}", child
-                    if child.kind is Kind.DIR:
-                        stack.append((f"{prefix}/{name}", child))
-
-
-def _remove_tree(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        for child in path.iterdir():
-            _remove_tree(child)
-        path.rmdir()
-    else:
-        path.unlink()

@@ -11,6 +11,7 @@ itself, for every process on this machine, which is what the box's processes nee
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import mfusepy
@@ -39,6 +40,14 @@ class PowerFuse(mfusepy.FUSE):  # type: ignore[misc]
     def chmod_fuse_3(self, path: bytes | None, mode: int, fip: Any) -> int:
         fi = fip.contents if fip else None
         result: int = self.operations.chmod(self._decoded(path), mode, fi)
+        return result
+
+    def rename_fuse_3(self, old: bytes, new: bytes, flags: int) -> int:
+        # mfusepy would drop the flags: RENAME_NOREPLACE or _EXCHANGE must not become a plain
+        # rename. Refused, the caller falls back (or fails) as on a file system without them.
+        if flags:
+            return -errno.EINVAL
+        result: int = self.operations.rename(self._decoded(old), self._decoded(new))
         return result
 
     def chown_fuse_3(self, path: bytes | None, uid: int, gid: int, fip: Any) -> int:

@@ -32,6 +32,7 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
+from bench.powerfs import backing as disk
 from bench.powerfs.model import Kind, Volume
 
 
@@ -44,7 +45,7 @@ class Server:
         self.out = out
         self.volume = Volume(os.getuid(), os.getgid())
         if backing is not None:
-            self.volume.load(backing)
+            disk.load(self.volume, backing)
         self._out_lock = threading.Lock()
         self.volume.on_trip = lambda where: self.say({"event": "tripped", **where})
 
@@ -81,7 +82,7 @@ class Server:
         if op == "quit":
             volume.sync()
             if self.backing is not None:
-                volume.save(self.backing)
+                disk.save(volume, self.backing)
             return {"ok": True}
         return {"ok": False, "error": f"unknown op {op!r}"}
 

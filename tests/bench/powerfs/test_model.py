@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.powerfs import backing as disk
 from bench.powerfs.model import PAGE_SIZE, Kind, Volume
 
 WORST = 0.0
@@ -328,14 +329,14 @@ def test_a_backing_directory_is_loaded_as_durable_and_saved_back(tmp_path: Path)
     (backing / "d" / "f").write_bytes(b"on disk")
     (backing / "link").symlink_to("d/f")
     volume = Volume()
-    volume.load(backing)
+    disk.load(volume, backing)
     cut(volume, WORST)
     assert content(volume, "/d/f") == b"on disk"
     assert volume.readlink("/link") == "d/f"
     write_file(volume, "/new", b"unsynced", sync=False)
     volume.sync()
-    volume.save(backing)
+    disk.save(volume, backing)
     assert (backing / "new").read_bytes() == b"unsynced"
     assert (backing / "link").readlink() == Path("d/f")
-    kinds = {path: node.kind for path, node in volume.walk(durable=True)}
+    kinds = {path: node.kind for path, node in disk.walk(volume, durable=True)}
     assert kinds == {"/d": Kind.DIR, "/d/f": Kind.FILE, "/link": Kind.LINK, "/new": Kind.FILE}
