@@ -23,7 +23,7 @@ from provisioning import identity, state
 from provisioning.generations import ConfigStore
 from tests.provisioning.conftest import Box, MakeStick
 
-pytestmark = pytest.mark.skipif(not Path("/dev/fuse").exists(), reason="needs /dev/fuse")
+needs_fuse = pytest.mark.skipif(not Path("/dev/fuse").exists(), reason="needs /dev/fuse")
 REPO = Path(__file__).resolve().parents[2]
 WORST = 0.0
 
@@ -35,6 +35,7 @@ def powered(box: Box, tmp_path: Path) -> Iterator[PowerFs]:
         yield fs
 
 
+@needs_fuse
 def test_the_key_a_box_gave_out_survives_a_power_cut(box: Box, powered: PowerFs) -> None:
     made = box.identity()
     powered.cut(seed=1, keep=WORST)
@@ -43,6 +44,7 @@ def test_the_key_a_box_gave_out_survives_a_power_cut(box: Box, powered: PowerFs)
     assert kept.public_text == made.public_text
 
 
+@needs_fuse
 def test_an_applied_configuration_survives_a_power_cut_right_after(
     box: Box, powered: PowerFs, make_stick: MakeStick
 ) -> None:
@@ -68,6 +70,7 @@ def apply_process(stick: Path, root: Path) -> subprocess.Popen[str]:
     )
 
 
+@needs_fuse
 def test_a_power_cut_at_any_change_of_an_apply_leaves_old_or_new_whole(
     box: Box, powered: PowerFs, make_stick: MakeStick
 ) -> None:
@@ -96,3 +99,15 @@ def test_a_power_cut_at_any_change_of_an_apply_leaves_old_or_new_whole(
         assert result["result"] == "applied" or result["code"] == "P-210", (seed, where, result)
         current = store.current()
         assert current is not None and store.meta(current).get("serial") == serial
+
+
+def test_a_stick_copy_a_cut_left_behind_is_removed_by_the_next_apply(
+    box: Box, make_stick: MakeStick
+) -> None:
+    # What a cut after the switch leaves: the copy of an applied stick, its serial recorded,
+    # so that stick is never applied (nor its copy removed) again.
+    leftover = box.paths.state_dir / "staging-90"
+    leftover.mkdir(parents=True)
+    (leftover / "secrets.sealed").write_bytes(b"sealed to this box")
+    assert box.applier().apply(make_stick(serial=100)).result == "applied"
+    assert sorted(path.name for path in box.paths.state_dir.iterdir()) == ["lock", "state.json"]
