@@ -161,6 +161,9 @@ class BackupStore:
         folder = self._period_dir(device_no, period)
         with self._locked():
             files = self._read_manifest(device_no, period) or ()
+            if folder.is_dir():
+                with _translated(folder):
+                    self._settle(folder, files)
             existing = next((item for item in files if item.name == name), None)
             if existing is not None:
                 if existing.sha256 != digest or existing.kind != kind:
@@ -195,7 +198,6 @@ class BackupStore:
         writing = pending
         try:
             fsio.ensure_dirs(folder, created)
-            self._settle(folder, files)
             fsio.write_atomic(pending, stored)
             writing = folder / MANIFEST_NAME
             try:
