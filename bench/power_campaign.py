@@ -35,8 +35,11 @@ CHANCE = {"enroll": 0.7, "apply": 0.5, "start": 0.3, "clear": 1.0, "resume": 0.7
 PRIOR = {"enroll": 40, "apply": 120, "start": 150, "clear": 800}
 # A share of the cuts strike at a random moment instead of at a change.
 TIMED_SHARE = 0.2
-# Waiting for outcomes: longer than any clearing, shorter than the box's first retry (30 s).
-OUTCOME_TIMEOUT_S = 25.0
+# An acknowledged request is lost when the daemon sits idle this long without its outcome (the
+# daemon says whether a device is being cleared, or a clear waits for it)...
+IDLE_TIMEOUT_S = 15.0
+# ... or when it takes longer than this in all: far more than a clearing, however slow the disk.
+OUTCOME_TIMEOUT_S = 300.0
 ATTEMPTS = 10
 
 
@@ -204,14 +207,14 @@ class Campaign:
         self._arm("clear")
         started = time.monotonic()
         was_cut = False
-        deadline = time.monotonic() + OUTCOME_TIMEOUT_S
-        while time.monotonic() < deadline:
+        moving = time.monotonic()
+        while time.monotonic() - started < OUTCOME_TIMEOUT_S:
             if self.box.cut_done.is_set():
                 was_cut = True
                 self.box.cut_done.clear()
                 self.start()
                 self._arm("resume")
-                deadline = time.monotonic() + OUTCOME_TIMEOUT_S
+                moving = time.monotonic()
                 continue
             waiting = [p for p in periods if p.outcome is None or p.outcome["kind"] not in SUCCESS]
             if not waiting:
@@ -219,7 +222,10 @@ class Campaign:
             for period in waiting:
                 if period.requested_at is None or period.outcome is not None:
                     self.ask(period)
-            self.look(periods)
+            if self.look(periods):
+                moving = time.monotonic()
+            elif time.monotonic() - moving > IDLE_TIMEOUT_S:
+                break  # idle, and an outcome is missing: the check counts it lost
             time.sleep(0.1)
         self._timing("clear", started)
         self._disarm()
@@ -243,22 +249,28 @@ class Campaign:
         period.asked += 1
         self.report.acknowledged += 1
 
-    def look(self, periods: list[Period]) -> None:
-        """Read each device's last outcome; keep it if it answers the last request."""
+    def look(self, periods: list[Period]) -> bool:
+        """Read each device's last outcome, keep it if it answers the last request; return
+        whether the daemon is still at work for them (or cannot say: it is restarting)."""
         try:
             with ApiClient(self.box.paths.api_socket, timeout=10.0) as client:
                 rows = client.call("devices")
         except ApiError:
-            return
+            return True
         by_url = {row["url"]: row for row in rows}
+        working = False
         for period in periods:
-            last = (by_url.get(period.device.url) or {}).get("last_outcome")
+            row = by_url.get(period.device.url) or {}
+            working = working or bool(row.get("busy") or row.get("clearing"))
+            last = row.get("last_outcome")
             if period.requested_at is None or not last or period.outcome is not None:
                 continue
             if datetime.fromisoformat(last["at"]) >= datetime.fromisoformat(period.requested_at):
                 period.outcome = last
+                working = True  # an outcome came: that is progress
                 if last["kind"] not in SUCCESS and period.asked >= 3:
                     self.inspect.fail(f"device {period.device.index}: {last['code']} three times")
+        return working
 
     def settle(self) -> None:
         """Wait until the daemon has nothing left to do (a request a cut left open reruns)."""
