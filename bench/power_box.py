@@ -199,20 +199,23 @@ class PowerBox:
 
     # -- the box's processes -----------------------------------------------------------------
 
-    def _spawn(self, command: list[str], **options: Any) -> subprocess.Popen[Any]:
+    def _spawn(self, role: str, command: list[str], **options: Any) -> subprocess.Popen[Any]:
+        """Start a process of the box; a cut never falls between its start and its knowing it."""
         with self.switch:
-            return subprocess.Popen(command, cwd=ROOT, **options)
+            process: subprocess.Popen[Any] = subprocess.Popen(command, cwd=ROOT, **options)
+            setattr(self, role, process)
+            return process
 
     def apply(self, stick: Path) -> dict[str, Any]:
         """Apply ``stick`` (a process the switch may cut); return its outcome, {} if cut."""
         with self.log.open("ab") as log:
             process: subprocess.Popen[str] = self._spawn(
+                "applying",
                 [sys.executable, "-m", "bench.power_apply", str(stick), "--root", str(self.root)],
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
             )
-        self.applying = process
         try:
             out, _ = process.communicate(timeout=120)
         finally:
@@ -227,14 +230,15 @@ class PowerBox:
         """Start the daemon; return whether it answers (False: cut meanwhile, or it died)."""
         config = self.root / "etc" / "qingka" / "qingka.toml"
         with self.log.open("ab") as log:
-            self.daemon = self._spawn(
+            daemon = self._spawn(
+                "daemon",
                 [sys.executable, "-m", "appliance", "daemon", "--config", str(config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline and self.daemon.poll() is None:
+        while time.monotonic() < deadline and daemon.poll() is None:
             if is_running(self.paths.api_socket, timeout=2.0):
                 return True
             time.sleep(0.05)
