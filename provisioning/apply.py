@@ -154,6 +154,10 @@ class Applier:
     def _apply(
         self, stick: Stick, redactor: report.Redactor, outcome: report.Outcome, started: str
     ) -> None:
+        # A power cut can leave an earlier apply's copy of its stick behind (the cut came before
+        # its removal, or the removal was not on the medium yet); nothing reads it any more.
+        for leftover in self.paths.state_dir.glob("staging-*"):
+            fileops.remove_tree(leftover)
         box = identity.load_or_create(self.paths.keys_dir, self.id_sources)
         if box.new:
             _log.info("made this box's key pair: %s, key %s", box.box_id, box.key_id)

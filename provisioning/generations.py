@@ -78,8 +78,7 @@ class ConfigStore:
 
     def build(self, files: list[GenFile], meta: dict[str, Any]) -> Path:
         """Write a new generation completely and durably; return its folder."""
-        if not self.dir.is_dir():
-            self.dir.mkdir(parents=True, mode=0o755)
+        fileops.make_dirs(self.dir, 0o755)
         number = max(self.numbers(), default=0) + 1
         final = self.dir / gen_name(number)
         temp = self.dir / f".tmp-{gen_name(number)}-{os.getpid()}"

@@ -127,8 +127,8 @@ def load_or_create(keys_dir: Path, sources: Sequence[Path] = ID_SOURCES) -> BoxI
     if found is not None:
         return found
     try:
-        if not keys_dir.is_dir():
-            keys_dir.mkdir(0o700, parents=True)
+        # Synced into the data partition: a key given out in a request must outlive a power cut.
+        fileops.make_dirs(keys_dir, 0o700)
         keys_dir.chmod(0o700)
         private = X25519PrivateKey.generate()
         raw = private.private_bytes(

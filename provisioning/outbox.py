@@ -54,8 +54,7 @@ def write_status(path: Path, fields: dict[str, Any]) -> None:
 def spool_event(events_dir: Path, event: dict[str, Any]) -> Path:
     """Write one fleet event durably into the spool; return its file."""
     body = {"id": secrets.token_hex(16), "event": "provisioned", "at": clock().stamp(), **event}
-    if not events_dir.is_dir():
-        events_dir.mkdir(parents=True, mode=0o750)
+    fileops.make_dirs(events_dir, 0o750)
     name = f"{clock().now():%Y%m%dT%H%M%S}-{body['id'][:12]}.json"
     path = events_dir / name
     fileops.replace_file(path, json.dumps(body, ensure_ascii=False).encode("utf-8") + b"\n", 0o640)

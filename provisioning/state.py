@@ -53,8 +53,7 @@ def record(state_dir: Path, data: dict[str, Any]) -> None:
 
 def ensure_dir(state_dir: Path) -> None:
     """Make provisioning's folder (root only) if missing."""
-    if not state_dir.is_dir():
-        state_dir.mkdir(parents=True, mode=0o700)
+    fileops.make_dirs(state_dir, 0o700)
 
 
 @contextmanager

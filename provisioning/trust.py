@@ -164,6 +164,5 @@ def check_update(current: TrustStore, new: TrustStore, signer: str) -> None:
 
 def save(data_dir: Path, store: TrustStore) -> None:
     """Write ``store`` as the box's current trust store, atomically and durably."""
-    if not data_dir.is_dir():
-        fileops.mkdir(data_dir, 0o755)
+    fileops.make_dirs(data_dir, 0o755)
     fileops.replace_file(data_dir / TRUST_FILE, store.to_bytes(), 0o644)

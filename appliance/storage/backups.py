@@ -5,12 +5,16 @@ Layout under ``root``::
     backups/.lock                          held while anything is written
     backups/<device_no>/<YYYYMM>/manifest.json
     backups/<device_no>/<YYYYMM>/<name>.gz
+    backups/<device_no>/<YYYYMM>/.pending-<name>.gz   a file saved, its manifest not yet
 
-A save writes the gzip file durably, then the period's manifest durably: a file belongs to a
-backup once the manifest lists it. If the manifest cannot be written (a full or read-only
-disk), the new file is removed again, so the manifest always describes the files there are.
-Only a crash between the two writes can leave a file the manifest does not list; it is
-reported as "extra" by :meth:`BackupStore.verify` and replaced by the next save of that name.
+A save writes the gzip file durably under its pending name, then the period's manifest durably
+(the commit point: a file belongs to a backup once the manifest lists it), then gives the file
+its own name. A crash or power cut at any instant leaves the period as it was before the save
+(a pending file no manifest lists is a leftover no reader counts, removed by the next save) or
+with the file committed under either name (readers take the pending one until the next save
+renames it). So :meth:`BackupStore.verify` finds nothing wrong after any cut, and never a file
+the manifest does not list but one somebody put there. If the manifest cannot be written (a
+full or read-only disk), the pending file is removed again.
 
 Nothing is ever deleted to make room. :meth:`BackupStore.prune` removes a period only when
 every one of its files has been exported and the period is older than the retention.
@@ -74,6 +78,8 @@ LOCK_NAME = ".lock"
 # A pruned period is renamed to this first, so it vanishes at once even if removing its files
 # is cut short; a leftover is finished off by the next prune.
 TRASH_PREFIX = ".trash-"
+# A stored file's name until its manifest lists it (no stored name starts with a dot).
+PENDING_PREFIX = ".pending-"
 
 
 def _now() -> datetime:
@@ -155,6 +161,9 @@ class BackupStore:
         folder = self._period_dir(device_no, period)
         with self._locked():
             files = self._read_manifest(device_no, period) or ()
+            if folder.is_dir():
+                with _translated(folder):
+                    self._settle(folder, files)
             existing = next((item for item in files if item.name == name), None)
             if existing is not None:
                 if existing.sha256 != digest or existing.kind != kind:
@@ -183,28 +192,36 @@ class BackupStore:
     def _add(
         self, folder: Path, files: tuple[BackupFile, ...], record: BackupFile, stored: bytes
     ) -> None:
-        """Write a new file, then the manifest listing it; on failure leave neither."""
+        """Write a new file (pending), the manifest listing it, then its name; on failure, none."""
         created: list[Path] = []
-        path = folder / record.stored_name
-        writing = path
+        pending = folder / f"{PENDING_PREFIX}{record.stored_name}"
+        writing = pending
         try:
             fsio.ensure_dirs(folder, created)
-            self._remove_leftovers(folder)
-            fsio.write_atomic(path, stored)
+            fsio.write_atomic(pending, stored)
             writing = folder / MANIFEST_NAME
             try:
                 fsio.write_atomic(
                     writing, manifest.encode(record.device_no, record.period, (*files, record))
                 )
             except BaseException:
-                # If even the removal fails (the card went read-only meanwhile), the file
-                # stays as an "extra" that verify reports and the next save replaces.
+                # If even the removal fails (the card went read-only meanwhile), the pending
+                # file stays a leftover that no reader counts and the next save removes.
                 with contextlib.suppress(OSError):
-                    fsio.remove_durably(path)
+                    fsio.remove_durably(pending)
                 raise
+            writing = folder / record.stored_name
+            # Committed: from here the file is part of the backup under either name.
+            self._promote(folder, record.stored_name)
         except OSError as exc:
             fsio.remove_empty_dirs(created)
             raise from_os_error(exc, exc.filename or writing) from exc
+
+    @staticmethod
+    def _promote(folder: Path, stored_name: str) -> None:
+        """Give a committed pending file its own name, durably."""
+        (folder / f"{PENDING_PREFIX}{stored_name}").replace(folder / stored_name)
+        fsio.fsync_dir(folder)
 
     def _repair(
         self, folder: Path, files: tuple[BackupFile, ...], record: BackupFile, stored: bytes
@@ -262,19 +279,20 @@ class BackupStore:
         checks = []
         for device_no, period, folder in self._period_dirs():
             names = self._entries(folder)
-            leftovers = sum(1 for name in names if name.startswith(fsio.TEMP_PREFIX))
             try:
                 files = self._read_manifest(device_no, period)
             except BackupCorrupt as exc:
+                leftovers = sum(1 for name in names if _interrupted(name, set()))
                 checks.append(PeriodCheck(device_no, period, 0, (), exc.detail, leftovers))
                 continue
             listed = {item.stored_name for item in files or ()}
+            leftovers = sum(1 for name in names if _interrupted(name, listed))
             extras = [
                 name
                 for name in names
                 if name != MANIFEST_NAME
                 and name not in listed
-                and not name.startswith(fsio.TEMP_PREFIX)
+                and not name.startswith((fsio.TEMP_PREFIX, PENDING_PREFIX))
             ]
             if files is None and not extras:
                 continue  # an empty folder, or only leftovers of an interrupted first save
@@ -355,7 +373,7 @@ class BackupStore:
                 folder = self._period_dir(backup.device_no, backup.period)
                 listed = {item.stored_name for item in backup.files} | {MANIFEST_NAME}
                 if any(
-                    name not in listed and not name.startswith(fsio.TEMP_PREFIX)
+                    name not in listed and not name.startswith((fsio.TEMP_PREFIX, PENDING_PREFIX))
                     for name in self._entries(folder)
                 ):
                     continue
@@ -421,9 +439,15 @@ class BackupStore:
 
     def _read(self, record: BackupFile) -> bytes | FileProblem:
         """Return a stored file's checked content, or what is wrong with it."""
-        path = self._period_dir(record.device_no, record.period) / record.stored_name
+        folder = self._period_dir(record.device_no, record.period)
+        path = folder / record.stored_name
         try:
-            data = fsio.read_capped(path, record.stored_size)
+            try:
+                data = fsio.read_capped(path, record.stored_size)
+            except FileNotFoundError:
+                # Committed by its manifest, not yet renamed when the power went.
+                path = folder / f"{PENDING_PREFIX}{record.stored_name}"
+                data = fsio.read_capped(path, record.stored_size)
             if len(data) != record.stored_size:
                 raise BackupCorrupt(f"{len(data)} bytes on disk, {record.stored_size} recorded")
             if hashlib.sha256(data).hexdigest() != record.stored_sha256:
@@ -439,11 +463,22 @@ class BackupStore:
             return FileProblem(record.name, Problem.CORRUPT, "the content's SHA-256 does not match")
         return content
 
-    def _remove_leftovers(self, folder: Path) -> None:
-        """Remove temporary files of interrupted writes (the caller holds the lock)."""
+    def _settle(self, folder: Path, files: tuple[BackupFile, ...]) -> None:
+        """Finish what a crash interrupted in ``folder`` (the caller holds the lock).
+
+        Temporary files go; a pending file its manifest lists takes its own name; a pending file
+        the manifest does not list (a save cut before its commit) goes.
+        """
+        listed = {item.stored_name for item in files}
         for entry in folder.iterdir():
             if entry.name.startswith(fsio.TEMP_PREFIX):
                 entry.unlink(missing_ok=True)
+            elif entry.name.startswith(PENDING_PREFIX):
+                name = entry.name.removeprefix(PENDING_PREFIX)
+                if name in listed and not (folder / name).exists():
+                    self._promote(folder, name)
+                else:
+                    entry.unlink(missing_ok=True)
 
     def _remove_trash(self) -> None:
         """Finish removing periods a previous prune renamed but did not delete."""
@@ -459,6 +494,13 @@ class BackupStore:
             if DEVICE_PATTERN.fullmatch(device_dir.name) and _real_dir(device_dir):
                 with contextlib.suppress(OSError):
                     device_dir.rmdir()  # fails, as it should, while it holds anything
+
+
+def _interrupted(name: str, listed: set[str]) -> bool:
+    """Tell whether ``name`` is a leftover of an interrupted write (never data of a backup)."""
+    if name.startswith(fsio.TEMP_PREFIX):
+        return True
+    return name.startswith(PENDING_PREFIX) and name.removeprefix(PENDING_PREFIX) not in listed
 
 
 def _real_dir(path: Path) -> bool:

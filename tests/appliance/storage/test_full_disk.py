@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.storage.backups import BackupStore
+from appliance.storage.backups import PENDING_PREFIX, BackupStore
 from appliance.storage.errors import ExportNotRecorded, StorageFull, StorageReadOnly
 from appliance.storage.fsio import TEMP_PREFIX
 from tests.appliance.storage.smallfs import SmallFs, small_filesystem
@@ -105,9 +105,10 @@ def check_full_disk(fs: SmallFs) -> None:
         break
     else:
         pytest.fail("the save never succeeded as space came back")
-    # Both ways a save can fail were met: the gzip file not fitting, and the manifest not
-    # fitting after the gzip file was written (which the save then removed).
-    assert {"receipt-026.json.gz", "manifest.json"} <= set(failed_at), failed_at
+    # Both ways a save can fail were met: the gzip file (pending until its manifest lists it)
+    # not fitting, and the manifest not fitting after it was written (which the save then
+    # removed).
+    assert {f"{PENDING_PREFIX}receipt-026.json.gz", "manifest.json"} <= set(failed_at), failed_at
     assert record.size == len(content)
     assert store.load(DEVICE, 202405, "receipt-026.json") == content
     assert store.verify().ok
