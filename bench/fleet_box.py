@@ -165,6 +165,12 @@ class StaticPort:
     def diagnostics(self, lines: int) -> dict[str, Any]:
         return {}
 
+    def outcomes_after(self, after: int) -> list[dict[str, Any]]:
+        return []
+
+    def last_outcome_id(self) -> int:
+        return 0
+
 
 def wire_bytes(
     broker: FleetBroker, rows: list[dict[str, Any]], folder: Path, messages: int

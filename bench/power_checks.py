@@ -61,6 +61,8 @@ class Report:
     broken_config: int = 0
     outcomes_recorded: int = 0
     outcome_events: int = 0
+    outcomes_without_event: int = 0
+    outcome_events_twice: int = 0
     where: Counter[str] = field(default_factory=Counter)
     during: Counter[str] = field(default_factory=Counter)
     lost_parts: Counter[str] = field(default_factory=Counter)
@@ -191,17 +193,26 @@ class Inspector:
                         self.fail(f"{count} requests never answered")
 
     def fleet_events(self, data: Path) -> None:
-        """Count the journal's outcomes, and the outcome events waiting in the fleet outbox."""
+        """Match the journal's outcomes with the outcome events waiting in the fleet outbox.
+
+        No broker answers in the campaign, so every event the outbox took is still there; each
+        outcome event names the journal record it came from (``outcome_id``).
+        """
         with _read_only(data / "qingka.db") as journal:
-            self.report.outcomes_recorded = int(
-                journal.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0]
-            )
+            recorded = {int(row[0]) for row in journal.execute("SELECT id FROM outcomes")}
         with _read_only(data / "outbox.db") as outbox:
-            self.report.outcome_events = sum(
-                1
-                for (payload,) in outbox.execute("SELECT payload FROM events")
-                if json.loads(payload).get("event") == "outcome"
-            )
+            events = [
+                json.loads(payload) for (payload,) in outbox.execute("SELECT payload FROM events")
+            ]
+        queued = [int(e["outcome_id"]) for e in events if e.get("event") == "outcome"]
+        self.report.outcomes_recorded = len(recorded)
+        self.report.outcome_events = len(queued)
+        self.report.outcomes_without_event = len(recorded - set(queued))
+        self.report.outcome_events_twice = len(queued) - len(set(queued))
+        if self.report.outcomes_without_event:
+            self.fail(f"{self.report.outcomes_without_event} outcomes never became a fleet event")
+        if self.report.outcome_events_twice:
+            self.fail(f"{self.report.outcome_events_twice} outcomes queued twice for the fleet")
 
 
 def device_state(device: Device) -> dict[str, Any]:

@@ -94,6 +94,7 @@ def show(report: Report, seed: int, elapsed: float, verbose: bool) -> None:
     say(
         f"outcomes in the journal {report.outcomes_recorded},"
         f" outcome events waiting in the fleet outbox {report.outcome_events}"
+        f" (missing {report.outcomes_without_event}, twice {report.outcome_events_twice})"
     )
     for failure in report.failures:
         say(f"FAILED {failure}")
@@ -116,11 +117,8 @@ def figures(report: Report, elapsed: float) -> dict[str, Any]:
         "acknowledged_requests": figure(report.acknowledged, "requests"),
         "bureau_uploads": figure(report.uploads, "uploads"),
         "bureau_clearings": figure(report.clearings, "clearings"),
-        # Not a promise (the fleet learns of the device through its health too): an outcome
-        # reached just before a cut may never become an event.
-        "outcomes_without_fleet_event": figure(
-            report.outcomes_recorded - report.outcome_events, "outcomes"
-        ),
+        "outcomes_without_fleet_event": figure(report.outcomes_without_event, "outcomes", "0"),
+        "outcomes_queued_twice": figure(report.outcome_events_twice, "outcomes", "0"),
         "cut_where": dict(sorted(report.where.items())),
         "cut_during": dict(sorted(report.during.items())),
         "seconds": figure(elapsed, "s"),

@@ -293,7 +293,7 @@ class Engine:
             if run_job:
                 # Whoever asked is told, and the request is answered: nothing waits forever.
                 outcome = classify.outcome_for(exc, slot.device_no, None, JobStep.PRECHECK)
-                self._announce(slot, outcome, recorded=False)
+                self._announce(slot, outcome)
         finally:
             slot.progress = None
             slot.job_running = False
@@ -366,7 +366,7 @@ class Engine:
             # Someone pressed the button: tell them now, not only when the device comes back.
             outcome = classify.outcome_for(exc, slot.device_no, None, JobStep.PRECHECK)
             outcome = replace(outcome, retry_at=clock().after(ABSENT_RECHECK_S))
-            self._announce(slot, outcome, recorded=False, answer=False)
+            self._announce(slot, outcome, answer=False)
 
     def _verifier(self, slot: Slot, device: NisecDevice) -> Callable[[Identity], None]:
         def verify(identity: Identity) -> None:
@@ -437,7 +437,7 @@ class Engine:
         except DeviceError as exc:
             # Busy, stalled, gone: the job could not even start. That is an outcome too.
             outcome = classify.outcome_for(exc, slot.device_no, None, JobStep.PRECHECK)
-            self._announce(slot, self._schedule(slot, outcome), recorded=False)
+            self._announce(slot, self._schedule(slot, outcome))
             slot.next_check = self.monotonic() + self.check_interval_s
             return
         slot.identity = identity
@@ -466,7 +466,7 @@ class Engine:
             except DeviceError as exc:
                 slot.error = error_json(exc)
         slot.next_check = self.monotonic() + self.check_interval_s
-        self._announce(slot, outcome, recorded=True)
+        self._announce(slot, outcome, recorded_as=job.outcome_id)
 
     def _schedule(self, slot: Slot, outcome: Outcome) -> Outcome:
         """Decide when the box tries again after ``outcome``, and say so in it."""
@@ -488,17 +488,29 @@ class Engine:
         )
 
     def _announce(
-        self, slot: Slot, outcome: Outcome, *, recorded: bool, answer: bool = True
+        self, slot: Slot, outcome: Outcome, *, recorded_as: int | None = None, answer: bool = True
     ) -> None:
-        """Tell the world how an attempt ended; answer the requests it settles."""
+        """Tell the world how an attempt ended; answer the requests it settles.
+
+        ``recorded_as`` is the journal's id of an outcome a job recorded already (and answered
+        its requests with, in the same transaction).
+        """
         if outcome.at is None:
             outcome = replace(outcome, at=clock().now(), retry_helps=classify.retry_helps(outcome))
-        if not recorded:
-            self.journal.record_outcome(slot.device_no, outcome, None, slot.spec.url)
-        if answer:
-            self.journal.answer_requests(slot.spec.url, outcome.code)
+        outcome_id = recorded_as
+        if outcome_id is None:
+            outcome_id = self.journal.record_outcome(
+                slot.device_no, outcome, None, slot.spec.url, answer=answer
+            )
         slot.last_outcome = outcome
-        self.emit({"event": "outcome", "url": slot.spec.url, **outcome.to_json()})
+        self.emit(
+            {
+                "event": "outcome",
+                "url": slot.spec.url,
+                "outcome_id": outcome_id,
+                **outcome.to_json(),
+            }
+        )
 
     # -- views for the API ----------------------------------------------------------------------
 

@@ -131,6 +131,8 @@ class ClearingJob:
         self._emit = emit or (lambda event: None)
         self._stop = stop or threading.Event()
         self.step = JobStep.PRECHECK
+        # The journal's id of this job's outcome, once recorded (the fleet's catch-up uses it).
+        self.outcome_id = 0
         self.record: JobRecord | None = None
         self.values: dict[str, Any] = {}
         self.identity: Identity | None = None
@@ -196,8 +198,9 @@ class ClearingJob:
             outcome = replace(outcome, device_no=self.device_no)
         if finish is not None:
             outcome = finish(outcome)
-        self.journal.record_outcome(
-            self.device_no or self.device.url, outcome, self.record, self.url
+        # The requests of this device are answered with the outcome, in one transaction.
+        self.outcome_id = self.journal.record_outcome(
+            self.device_no or self.device.url, outcome, self.record, self.url, answer=True
         )
         return outcome
 

@@ -132,18 +132,35 @@ class Journal:
         return {row["key"]: json.loads(row["value"]) for row in rows}
 
     def record_outcome(
-        self, device_no: str, outcome: Outcome, job: JobRecord | None = None, url: str | None = None
-    ) -> None:
-        """Record how an attempt ended; a success also closes the job for good."""
+        self,
+        device_no: str,
+        outcome: Outcome,
+        job: JobRecord | None = None,
+        url: str | None = None,
+        *,
+        answer: bool = False,
+    ) -> int:
+        """Record how an attempt ended; a success also closes the job for good.
+
+        With ``answer``, the open requests of ``url`` are answered in the same transaction: a
+        power cut can then never leave an outcome whose request the box would run again.
+        Return the outcome's id (the order outcomes were recorded in).
+        """
         now = outcome.at.isoformat(timespec="milliseconds") if outcome.at else self._now()
         with self.db.transaction() as conn:
+            if answer and url:
+                conn.execute(
+                    "UPDATE clear_requests SET answered_at = ?, outcome_code = ?"
+                    " WHERE url = ? AND answered_at IS NULL",
+                    (self._now(), outcome.code, url),
+                )
             if job is not None:
                 conn.execute(
                     "UPDATE jobs SET outcome = ?, outcome_code = ?, finished = ?, updated_at = ?"
                     " WHERE id = ?",
                     (outcome.kind.value, outcome.code, int(outcome.kind.success), now, job.id),
                 )
-            conn.execute(
+            cursor = conn.execute(
                 "INSERT INTO outcomes (device_no, period, job_id, at, kind, code, detail, url)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -157,6 +174,31 @@ class Journal:
                     url,
                 ),
             )
+            return int(cursor.lastrowid or 0)
+
+    def outcomes_after(self, after: int, limit: int = 100) -> list[dict[str, Any]]:
+        """Return up to ``limit`` outcomes recorded after the one with id ``after``, oldest first.
+
+        Each is the outcome's JSON with ``at``, ``url`` and its ``outcome_id``.
+        """
+        rows = self.db.query(
+            "SELECT id, url, at, detail FROM outcomes WHERE id > ? ORDER BY id LIMIT ?",
+            (after, limit),
+        )
+        return [
+            {
+                **json.loads(row["detail"]),
+                "at": row["at"],
+                "url": row["url"],
+                "outcome_id": row["id"],
+            }
+            for row in rows
+        ]
+
+    def last_outcome_id(self) -> int:
+        """Return the id of the latest outcome recorded (0: none yet)."""
+        rows = self.db.query("SELECT MAX(id) AS id FROM outcomes")
+        return int(rows[0]["id"] or 0) if rows else 0
 
     def history(self, device_no: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Return the latest outcomes, newest first."""
@@ -200,16 +242,6 @@ class Journal:
             "SELECT id, url, source FROM clear_requests WHERE answered_at IS NULL ORDER BY id"
         )
         return [(row["id"], row["url"], row["source"]) for row in rows]
-
-    def answer_requests(self, url: str, code: str) -> int:
-        """Mark every open request of ``url`` answered by an outcome; return how many."""
-        with self.db.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE clear_requests SET answered_at = ?, outcome_code = ?"
-                " WHERE url = ? AND answered_at IS NULL",
-                (self._now(), code, url),
-            )
-            return int(cursor.rowcount)
 
     def last_success(self, device_no: str) -> dict[str, Any] | None:
         """Return the device's latest successful clearing."""

@@ -112,6 +112,14 @@ class DaemonPort:
         # reached READY and the health check passed (qingka-mark-good.service).
         return {**result.to_json(), "takes_effect": "next-boot"}
 
+    def outcomes_after(self, after: int) -> list[dict[str, Any]]:
+        """Return the journal's outcomes after id ``after``, oldest first."""
+        return self.daemon.engine.journal.outcomes_after(after)
+
+    def last_outcome_id(self) -> int:
+        """Return the id of the journal's latest outcome."""
+        return self.daemon.engine.journal.last_outcome_id()
+
     def diagnostics(self, lines: int) -> dict[str, Any]:
         """Return the technician screen's bundle, without secrets."""
         bundle = diagnostics.collect(self.daemon.config, self.daemon.started)

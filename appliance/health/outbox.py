@@ -89,9 +89,17 @@ class Outbox:
     # -- events ---------------------------------------------------------------------------------
 
     def put(
-        self, box: str, created: float, build: Callable[[str, int], bytes], allow_over: bool = False
+        self,
+        box: str,
+        created: float,
+        build: Callable[[str, int], bytes],
+        allow_over: bool = False,
+        meta: tuple[str, str] | None = None,
     ) -> tuple[int, str]:
-        """Queue one event; ``build(id, seq)`` returns its bytes. Return (seq, id)."""
+        """Queue one event; ``build(id, seq)`` returns its bytes. Return (seq, id).
+
+        ``meta`` (key, value) is noted in the same transaction.
+        """
 
         def insert(conn: sqlite3.Connection) -> tuple[int, str]:
             count = int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
@@ -116,6 +124,8 @@ class Outbox:
                 "INSERT INTO events (seq, id, created, payload) VALUES (?, ?, ?, ?)",
                 (seq, event_id, created, build(event_id, seq)),
             )
+            if meta is not None:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta)
             return seq, event_id
 
         result = self._write(insert)

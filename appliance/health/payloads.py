@@ -178,6 +178,7 @@ _EVENT_FIELDS = {
         "message_en",
         "action_zh",
         "action_en",
+        "outcome_id",
     ),
     "warning": ("device_no", "type", "days_to_lock", "lock_date"),
     "device": ("device_no", "present", "plugged", "error", "stage", "lock_date"),

@@ -42,3 +42,12 @@ class BoxPort(Protocol):
 
     def diagnostics(self, lines: int) -> dict[str, Any]:
         """Return the technician screen's bundle: versions, state, recent log lines, no secret."""
+
+    def outcomes_after(self, after: int) -> list[dict[str, Any]]:
+        """Return the journal's outcomes recorded after id ``after``, oldest first, a batch.
+
+        Each carries ``outcome_id``, ``url`` and ``at``; the fleet queues those it has not yet.
+        """
+
+    def last_outcome_id(self) -> int:
+        """Return the id of the journal's latest outcome (0: none yet)."""

@@ -62,6 +62,8 @@ SPOOL_CHECK_S = 5.0
 SPOOL_BATCH = 100
 # Steps that start only after the bureau answered: their time is the last bureau contact.
 _BUREAU_STEPS = ("clear-request", "write-back")
+# The outbox's note of the last journal outcome it queued as an event.
+OUTCOMES_KEY = "outcomes_upto"
 
 
 @dataclass
@@ -99,6 +101,7 @@ class FleetPublisher:
         self._device_signature: dict[str, tuple[Any, ...]] = {}
         self._drift: dict[str, float] = {}
         self._pending: dict[str, _PendingClear] = {}
+        self._outcomes_upto = 0
         self._dirty = False
         self._last_health = 0.0
         self.last_publish: str | None = None
@@ -117,6 +120,9 @@ class FleetPublisher:
         if policy in commands.POLICIES and policy != self.port.policy():
             self.port.set_policy(policy)
             _log.info("policy set by the fleet", extra={"fields": {"policy": policy}})
+        # The first task: outcomes the journal holds and the outbox does not (the daemon
+        # stopped, or the power went, between the two).
+        self._tasks.put(_Task("catch_up"))
         self._worker.start()
         self.link.start()
 
@@ -279,10 +285,50 @@ class FleetPublisher:
             self.counters.bureau_at = now_iso()
             self.outbox.set_meta("bureau_at", self.counters.bureau_at)
         self._dirty = True
-        event_id = self._queue_event(kind, fields)
+        outcome_id = event.get("outcome_id")
+        if kind == "outcome" and isinstance(outcome_id, int):
+            if outcome_id <= self._outcomes_upto:
+                return  # the catch-up queued it already
+            self._outcomes_upto = outcome_id
+            event_id = self._queue_event(kind, fields, outcome_id=outcome_id)
+        else:
+            event_id = self._queue_event(kind, fields)
         self._pump()
         if kind == "outcome":
             self._outcome(url, number, event_id, event)
+
+    def _on_catch_up(self) -> None:
+        """Queue the outcomes the journal recorded after the last one the outbox took.
+
+        The outbox notes, with each outcome event, the journal id it came from. A box joining
+        the fleet for the first time starts from the journal's latest: its history is in the
+        health message, not replayed as events.
+        """
+        stored = self.outbox.meta(OUTCOMES_KEY)
+        if stored is None:
+            self._outcomes_upto = self.port.last_outcome_id()
+            self.outbox.set_meta(OUTCOMES_KEY, str(self._outcomes_upto))
+            return
+        self._outcomes_upto = int(stored)
+        late = 0
+        while True:
+            batch = self.port.outcomes_after(self._outcomes_upto)
+            for row in batch:
+                outcome_id = int(row["outcome_id"])
+                fields = event_fields("outcome", row)
+                number = str(row.get("device_no") or "")
+                if number:
+                    fields["device_no"] = number
+                fields["late"] = True
+                fields["outcome_at"] = row.get("at")
+                self._outcomes_upto = outcome_id
+                self._queue_event("outcome", fields, outcome_id=outcome_id)
+                late += 1
+            if not batch:
+                break
+        if late:
+            _log.info("outcomes queued late", extra={"fields": {"count": late}})
+            self._pump()
 
     def _device_changed(
         self, url: str, number: str, event: dict[str, Any], received: float
@@ -316,13 +362,21 @@ class FleetPublisher:
                 return str(device.get("device_no") or "") or None
         return None
 
-    def _queue_event(self, kind: str, fields: dict[str, Any], allow_over: bool = False) -> str:
+    def _queue_event(
+        self,
+        kind: str,
+        fields: dict[str, Any],
+        allow_over: bool = False,
+        outcome_id: int | None = None,
+    ) -> str:
         box, site = self.config.box_id, self.config.site
 
         def build(event_id: str, seq: int) -> bytes:
             return dumps(build_event(kind, fields, box=box, site=site, event_id=event_id, seq=seq))
 
-        _, event_id = self.outbox.put(box, clock().timestamp(), build, allow_over)
+        # An outcome's journal id is noted in the same transaction as its event.
+        meta = None if outcome_id is None else (OUTCOMES_KEY, str(outcome_id))
+        _, event_id = self.outbox.put(box, clock().timestamp(), build, allow_over, meta=meta)
         return event_id
 
     def _outcome(self, url: str, number: str, event_id: str, event: dict[str, Any]) -> None:

@@ -47,6 +47,8 @@ def test_thirty_power_cuts_lose_nothing_acknowledged() -> None:
         "unverifiable_backups",
         "unverifiable_after_cut",
         "broken_config",
+        "outcomes_without_fleet_event",
+        "outcomes_queued_twice",
     ):
         assert figures[name]["value"] == 0, f"{name}: {said}"
     assert figures["locks_moved"]["value"] == 1.0

@@ -271,3 +271,39 @@ def test_an_entered_pin_allows_one_new_try(box: Any) -> None:
     b.engine.request_clear(b.url)
     b.settle()
     assert b.outcomes()[-1]["kind"] == "done"
+
+
+def test_an_outcome_and_the_answer_to_its_requests_are_one_transaction(tmp_path: Path) -> None:
+    """Recorded together or not at all: a cut between them would run the request again."""
+    from appliance.clearing.outcomes import Outcome, OutcomeKind  # noqa: PLC0415
+
+    db = Database(tmp_path / "qingka.db")
+    journal = Journal(db)
+    url = "usb://0001:0002"
+    journal.add_request(url, "kiosk")
+    # An outcome the journal cannot serialize fails inside the transaction, after the answer.
+    broken = Outcome(OutcomeKind.DONE, "J-000", "好", "ok", extra={"x": object()})
+    with pytest.raises(TypeError):
+        journal.record_outcome("661100000001", broken, None, url, answer=True)
+    assert [request[1] for request in journal.open_requests()] == [url]
+    assert journal.last_outcome_id() == 0
+    done = Outcome(OutcomeKind.DONE, "J-000", "好", "ok")
+    first = journal.record_outcome("661100000001", done, None, url, answer=True)
+    assert journal.open_requests() == []
+    second = journal.record_outcome("661100000001", done, None, url)
+    assert second > first == journal.outcomes_after(0)[0]["outcome_id"]
+    assert [row["url"] for row in journal.outcomes_after(first)] == [url]
+    db.close()
+
+
+def test_every_outcome_event_names_its_journal_record(box: Any) -> None:
+    b = box()
+    b.engine.request_clear(b.url)
+    b.settle()
+    b.engine.request_clear(b.url)
+    b.settle()
+    announced = [(o["outcome_id"], o["kind"]) for o in b.outcomes()]
+    journaled = [(r["outcome_id"], r["kind"]) for r in b.engine.journal.outcomes_after(0)]
+    assert announced == journaled
+    # The second request finds the period cleared: an outcome of its own, recorded too.
+    assert [kind for _, kind in announced] == ["done", "already-cleared"]

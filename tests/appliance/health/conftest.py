@@ -270,6 +270,8 @@ class FakeDaemon:
         self.data_dir = data_dir
         self.devices: list[dict[str, Any]] = []
         self.calls: list[tuple[str, Any]] = []
+        # Outcomes as the daemon's journal holds them (``outcome_id``, ``url``, fields).
+        self.journaled: list[dict[str, Any]] = []
         self._policy = "auto"
 
     def status(self) -> dict[str, Any]:
@@ -298,6 +300,14 @@ class FakeDaemon:
         """Record an update."""
         self.calls.append(("update", url))
         return {"slot": "rootfs.1"}
+
+    def outcomes_after(self, after: int) -> list[dict[str, Any]]:
+        """Return the outcomes the test journaled after id ``after``."""
+        return [row for row in self.journaled if row["outcome_id"] > after]
+
+    def last_outcome_id(self) -> int:
+        """Return the id of the last outcome the test journaled."""
+        return max((row["outcome_id"] for row in self.journaled), default=0)
 
     def diagnostics(self, lines: int) -> dict[str, Any]:
         """Return a small bundle."""

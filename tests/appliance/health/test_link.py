@@ -265,3 +265,83 @@ def test_events_left_in_the_spool_reach_the_fleet_and_garbage_is_set_aside(
         "20261105T100001-bbbb.bad",
         "20261105T100002-cccc.bad",
     ]
+
+
+def _journal_row(outcome_id: int, number: str) -> dict:
+    return {
+        "outcome_id": outcome_id,
+        "url": f"sim://x?n={number}",
+        "at": f"2026-11-05T10:00:0{outcome_id}.000+08:00",
+        "device_no": number,
+        "kind": "done",
+        "code": "J-000",
+        "period": 202610,
+        "message_zh": "清卡成功",
+    }
+
+
+def test_an_outcome_the_journal_holds_and_the_outbox_missed_is_sent_late_once(
+    tmp_path: Path,
+    broker: FleetBroker,
+    publishers: list[FleetPublisher],
+    watch: Callable[..., Watcher],
+) -> None:
+    """The power went between the journal's outcome and the outbox's event: it goes out late."""
+    box = new_box_id("late")
+    broker.add_box(box)
+    watcher = watch([f"qingka/site-t/{box}/events"])
+    daemon = FakeDaemon(tmp_path)
+    daemon.journaled.append(_journal_row(1, "661100000001"))
+    first = FleetPublisher(fleet_config(broker, box), daemon, tmp_path / "o.db")
+    first.start()
+    # A live outcome: journaled, then announced.
+    daemon.journaled.append(_journal_row(2, "661100000002"))
+    first.event({"event": "outcome", **_journal_row(2, "661100000002")})
+
+    def outcomes(messages: list) -> list[dict]:
+        # QoS 1: an event may arrive twice with its id; distinct ids are distinct events.
+        bodies = {}
+        for message in messages:
+            body = json.loads(message.payload)
+            if body.get("event") == "outcome":
+                bodies.setdefault(body["id"], body)
+        return list(bodies.values())
+
+    watcher.wait_for(lambda ms: len(outcomes(ms)) >= 1, 15, "the live outcome")
+    first.stop()
+    # Journaled, and the power went before the daemon told the publisher.
+    daemon.journaled.append(_journal_row(3, "661100000003"))
+    second = FleetPublisher(fleet_config(broker, box), daemon, tmp_path / "o.db")
+    publishers.append(second)
+    second.start()
+    # An outcome the outbox took already (its journal id says so) is not queued again.
+    second.event({"event": "outcome", **_journal_row(2, "661100000002")})
+    # Events leave in order: once this one arrived, nothing queued before it is still to come.
+    second.event({"event": "device", "url": "sim://x?n=9", "device_no": "9", "present": True})
+    watcher.wait_for(lambda ms: any(b'"device"' in m.payload for m in ms), 15, "the marker")
+    sent = outcomes(watcher.messages)
+    assert [event["device_no"] for event in sent] == ["661100000002", "661100000003"]
+    assert "late" not in sent[0]
+    assert sent[1]["late"] is True and sent[1]["outcome_at"] == "2026-11-05T10:00:03.000+08:00"
+    assert sent[1]["kind"] == "done" and sent[1]["code"] == "J-000"
+
+
+def test_a_box_joining_the_fleet_does_not_replay_its_history(
+    tmp_path: Path,
+    broker: FleetBroker,
+    publishers: list[FleetPublisher],
+    watch: Callable[..., Watcher],
+) -> None:
+    box = new_box_id("history")
+    broker.add_box(box)
+    watcher = watch([f"qingka/site-t/{box}/events"])
+    daemon = FakeDaemon(tmp_path)
+    daemon.journaled.extend(_journal_row(n, f"66110000000{n}") for n in (1, 2, 3))
+    publisher = FleetPublisher(fleet_config(broker, box), daemon, tmp_path / "o.db")
+    publishers.append(publisher)
+    publisher.start()
+    # Events leave in order: once this one arrived, no outcome was queued before it.
+    publisher.event({"event": "device", "url": "sim://x?n=1", "device_no": "1", "present": True})
+    watcher.wait_for(lambda ms: any(b'"device"' in m.payload for m in ms), 15, "a device event")
+    assert not [m for m in watcher.messages if b'"outcome"' in m.payload]
+    assert Outbox(tmp_path / "o.db").meta("outcomes_upto") == "3"
