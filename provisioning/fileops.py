@@ -75,25 +75,8 @@ def mkdir(path: Path, mode: int) -> None:
 
 
 def make_dirs(path: Path, mode: int, parents_mode: int = 0o755) -> None:
-    """Make ``path`` (and missing parents) durably: each new folder is synced into its parent.
-
-    A new name is on the medium only once its folder is synced: without that, a power cut can
-    take a whole new folder away with every file that was synced inside it.
-    """
-    missing = []
-    current = path
-    while not current.is_dir():
-        missing.append(current)
-        current = current.parent
-    for folder in reversed(missing):
-        try:
-            mkdir(folder, mode if folder == path else parents_mode)
-        except FileExistsError:
-            # Made meanwhile by another process (the daemon makes its own folders).
-            if not folder.is_dir():
-                raise
-            continue
-        fsync_dir(folder.parent)
+    """Make ``path`` (and missing parents) durably: each new folder is synced into its parent."""
+    fsio.ensure_dirs(path, mode=mode, parents_mode=parents_mode, make=mkdir, sync=fsync_dir)
 
 
 def rename(source: Path, target: Path) -> None:

@@ -12,7 +12,7 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -76,10 +76,22 @@ def remove_durably(path: Path) -> None:
     fsync_dir(path.parent)
 
 
-def ensure_dirs(directory: Path, created: list[Path] | None = None, mode: int = 0o750) -> None:
+def ensure_dirs(
+    directory: Path,
+    created: list[Path] | None = None,
+    mode: int = 0o750,
+    *,
+    parents_mode: int | None = None,
+    make: Callable[[Path, int], None] | None = None,
+    sync: Callable[[Path], None] = fsync_dir,
+) -> None:
     """Create ``directory`` and missing parents durably, appending each to ``created``.
 
-    ``created`` grows as directories are made, so a caller can undo a half-done creation.
+    A new name is on the medium only once its parent is synced: without that, a power cut can
+    take a whole new folder away with every file that was synced inside it. ``created`` grows
+    as directories are made, so a caller can undo a half-done creation. Parents get
+    ``parents_mode`` (default ``mode``); ``make(path, mode)`` and ``sync(folder)`` replace
+    ``Path.mkdir`` and :func:`fsync_dir` for a caller that watches each step.
     """
     missing: list[Path] = []
     current = directory
@@ -87,8 +99,12 @@ def ensure_dirs(directory: Path, created: list[Path] | None = None, mode: int = 
         missing.append(current)
         current = current.parent
     for path in reversed(missing):
+        wanted = mode if path == directory or parents_mode is None else parents_mode
         try:
-            path.mkdir(mode)
+            if make is None:
+                path.mkdir(wanted)
+            else:
+                make(path, wanted)
         except FileExistsError:
             # Another thread or process made it between the check and here: that is fine,
             # as long as it is a directory; it is not ours to undo.
@@ -97,7 +113,7 @@ def ensure_dirs(directory: Path, created: list[Path] | None = None, mode: int = 
             continue
         if created is not None:
             created.append(path)
-        fsync_dir(path.parent)
+        sync(path.parent)
 
 
 def remove_empty_dirs(created: list[Path]) -> None:
