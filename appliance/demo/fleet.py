@@ -87,8 +87,7 @@ class FleetDemo:
             f"mosquitto 已启动：{self.broker.url}（密码）、{self.broker.cert_url}（客户端证书）",
             f"mosquitto up: {self.broker.url} (passwords), {self.broker.cert_url} (certificates)",
         )
-        first = self._device_url(BOXES[0])
-        with open_device(first) as device:
+        with open_device(self._device_url(BOXES[0], kept=False)) as device:
             bureau_time = device.read_clock()
         self.bureau = spawn(self.dir / "bureau", now=bureau_time)
         for box in BOXES:
@@ -102,19 +101,29 @@ class FleetDemo:
                     raise RuntimeError(f"{box.box_id} did not start:\n{log[-2000:]}")
                 time.sleep(0.1)
 
-    def _device_url(self, box: DemoBox) -> str:
+    def _device_url(self, box: DemoBox, kept: bool = True) -> str:
+        """Return the URL of ``box``'s simulated device (``kept``: its state in a file)."""
         folder = self.dir / box.box_id
         folder.mkdir(parents=True, exist_ok=True)
-        return f"sim://{box.scenario}?state={folder / 'device.json'}&index={box.index}&latency=0.2"
+        state = f"state={folder / 'device.json'}&" if kept else ""
+        return f"sim://{box.scenario}?{state}index={box.index}&latency=0.2"
 
     def _start_box(self, box: DemoBox) -> None:
         assert self.bureau is not None
         folder = self.dir / box.box_id
         url = self._device_url(box)
-        with open_device(url) as device:
+        # The box's clock agrees with its device's (the simulated devices live on other days):
+        # read the day a fresh device lives on, then make the kept one under the box's clock,
+        # which the simulator running in the box's daemon counts its own clock from.
+        with open_device(self._device_url(box, kept=False)) as device:
             device_time = device.read_clock()
-        # The box's clock agrees with its device's (the simulated devices live on other days).
         self.shifts[box.box_id] = shift_to(clock().in_zone(device_time))
+        old = set_clock(ShiftedClock(self.shifts[box.box_id]))
+        try:
+            with open_device(url):
+                pass
+        finally:
+            set_clock(old)
         ready = self.bureau.ready
         lines = [
             f'data_dir = "{folder / "data"}"',
@@ -226,10 +235,18 @@ class FleetDemo:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _exit_on_signal(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)
+
+
 def run_fleet_demo(lang: str, folder: Path | None, keep: bool) -> int:
     """Run the fleet demo; return 0 when the fleet cleared the due box."""
     demo = FleetDemo(lang, folder)
     demo.say("QingKa 清卡盒演示：运维平台（MQTT）", "QingKa Box demo: the fleet over MQTT")
+    # A terminal closed or a `kill` ends the demo as Ctrl-C does: the broker, the bureau and
+    # the boxes stop with it instead of running on, orphaned.
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _exit_on_signal)
     try:
         demo.start()
         demo.say("\n—— 运维总览 ——", "\n—— Fleet ——")
