@@ -31,8 +31,12 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS seen_commands (id TEXT PRIMARY KEY, at REAL NOT NULL)",
     "CREATE TABLE IF NOT EXISTS retained (topic TEXT PRIMARY KEY, at REAL NOT NULL)",
+    # The journal outcomes queued as events since the last catch-up (above its floor).
+    "CREATE TABLE IF NOT EXISTS outcome_events (outcome_id INTEGER PRIMARY KEY)",
 )
 DROPPED_KEY = "dropped_pending"
+# Every journal outcome up to this id is queued (or was, and has left).
+OUTCOMES_FLOOR_KEY = "outcomes_floor"
 
 
 class Outbox:
@@ -94,11 +98,12 @@ class Outbox:
         created: float,
         build: Callable[[str, int], bytes],
         allow_over: bool = False,
-        meta: tuple[str, str] | None = None,
+        outcome_id: int | None = None,
     ) -> tuple[int, str]:
         """Queue one event; ``build(id, seq)`` returns its bytes. Return (seq, id).
 
-        ``meta`` (key, value) is noted in the same transaction.
+        ``outcome_id``, the journal's id of the outcome the event tells, is noted in the same
+        transaction: the outbox then knows, after any cut, which outcomes it has taken.
         """
 
         def insert(conn: sqlite3.Connection) -> tuple[int, str]:
@@ -124,8 +129,10 @@ class Outbox:
                 "INSERT INTO events (seq, id, created, payload) VALUES (?, ?, ?, ?)",
                 (seq, event_id, created, build(event_id, seq)),
             )
-            if meta is not None:
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta)
+            if outcome_id is not None:
+                conn.execute(
+                    "INSERT OR IGNORE INTO outcome_events (outcome_id) VALUES (?)", (outcome_id,)
+                )
             return seq, event_id
 
         result = self._write(insert)
@@ -193,6 +200,38 @@ class Outbox:
             )
         else:
             self._write(lambda conn: conn.execute("DELETE FROM retained WHERE topic = ?", (topic,)))
+
+    # -- which journal outcomes were queued ---------------------------------------------------
+
+    def outcomes_floor(self) -> int | None:
+        """Return the id up to which every journal outcome was queued (None: never counted)."""
+        value = self.meta(OUTCOMES_FLOOR_KEY)
+        return int(value) if value is not None else None
+
+    def queued_outcomes(self) -> set[int]:
+        """Return the journal outcomes queued above the floor."""
+        rows = self._read("SELECT outcome_id FROM outcome_events")
+        return {int(str(row[0])) for row in rows}
+
+    def has_outcome(self, outcome_id: int) -> bool:
+        """Tell whether the journal outcome ``outcome_id`` was queued (at or below the floor)."""
+        floor = self.outcomes_floor()
+        if floor is not None and outcome_id <= floor:
+            return True
+        rows = self._read("SELECT 1 FROM outcome_events WHERE outcome_id = ?", (outcome_id,))
+        return bool(rows)
+
+    def raise_outcomes_floor(self, floor: int) -> None:
+        """Note that every journal outcome up to ``floor`` was queued; forget their ids."""
+
+        def settle(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                (OUTCOMES_FLOOR_KEY, str(floor)),
+            )
+            conn.execute("DELETE FROM outcome_events WHERE outcome_id <= ?", (floor,))
+
+        self._write(settle)
 
     def meta(self, key: str) -> str | None:
         """Return a stored value."""

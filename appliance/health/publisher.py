@@ -62,8 +62,6 @@ SPOOL_CHECK_S = 5.0
 SPOOL_BATCH = 100
 # Steps that start only after the bureau answered: their time is the last bureau contact.
 _BUREAU_STEPS = ("clear-request", "write-back")
-# The outbox's note of the last journal outcome it queued as an event.
-OUTCOMES_KEY = "outcomes_upto"
 
 
 @dataclass
@@ -101,7 +99,6 @@ class FleetPublisher:
         self._device_signature: dict[str, tuple[Any, ...]] = {}
         self._drift: dict[str, float] = {}
         self._pending: dict[str, _PendingClear] = {}
-        self._outcomes_upto = 0
         self._dirty = False
         self._last_health = 0.0
         self.last_publish: str | None = None
@@ -287,9 +284,8 @@ class FleetPublisher:
         self._dirty = True
         outcome_id = event.get("outcome_id")
         if kind == "outcome" and isinstance(outcome_id, int):
-            if outcome_id <= self._outcomes_upto:
+            if self.outbox.has_outcome(outcome_id):
                 return  # the catch-up queued it already
-            self._outcomes_upto = outcome_id
             event_id = self._queue_event(kind, fields, outcome_id=outcome_id)
         else:
             event_id = self._queue_event(kind, fields)
@@ -298,34 +294,38 @@ class FleetPublisher:
             self._outcome(url, number, event_id, event)
 
     def _on_catch_up(self) -> None:
-        """Queue the outcomes the journal recorded after the last one the outbox took.
+        """Queue the outcomes the journal recorded and the outbox did not take.
 
-        The outbox notes, with each outcome event, the journal id it came from. A box joining
-        the fleet for the first time starts from the journal's latest: its history is in the
-        health message, not replayed as events.
+        The outbox notes, with each outcome event, the journal id it came from (jobs of two
+        devices can announce their outcomes out of order, so a high-water mark would not do).
+        A box joining the fleet for the first time starts from the journal's latest: its history
+        is in the health message, not replayed as events.
         """
-        stored = self.outbox.meta(OUTCOMES_KEY)
-        if stored is None:
-            self._outcomes_upto = self.port.last_outcome_id()
-            self.outbox.set_meta(OUTCOMES_KEY, str(self._outcomes_upto))
+        floor = self.outbox.outcomes_floor()
+        if floor is None:
+            self.outbox.raise_outcomes_floor(self.port.last_outcome_id())
             return
-        self._outcomes_upto = int(stored)
+        queued = self.outbox.queued_outcomes()
         late = 0
         while True:
-            batch = self.port.outcomes_after(self._outcomes_upto)
+            batch = self.port.outcomes_after(floor)
             for row in batch:
                 outcome_id = int(row["outcome_id"])
+                floor = outcome_id
+                if outcome_id in queued:
+                    continue
                 fields = event_fields("outcome", row)
                 number = str(row.get("device_no") or "")
                 if number:
                     fields["device_no"] = number
                 fields["late"] = True
                 fields["outcome_at"] = row.get("at")
-                self._outcomes_upto = outcome_id
                 self._queue_event("outcome", fields, outcome_id=outcome_id)
                 late += 1
             if not batch:
                 break
+        # Every outcome up to here is queued now: the ids below need not be kept.
+        self.outbox.raise_outcomes_floor(floor)
         if late:
             _log.info("outcomes queued late", extra={"fields": {"count": late}})
             self._pump()
@@ -375,8 +375,9 @@ class FleetPublisher:
             return dumps(build_event(kind, fields, box=box, site=site, event_id=event_id, seq=seq))
 
         # An outcome's journal id is noted in the same transaction as its event.
-        meta = None if outcome_id is None else (OUTCOMES_KEY, str(outcome_id))
-        _, event_id = self.outbox.put(box, clock().timestamp(), build, allow_over, meta=meta)
+        _, event_id = self.outbox.put(
+            box, clock().timestamp(), build, allow_over, outcome_id=outcome_id
+        )
         return event_id
 
     def _outcome(self, url: str, number: str, event_id: str, event: dict[str, Any]) -> None:

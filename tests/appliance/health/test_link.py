@@ -344,4 +344,41 @@ def test_a_box_joining_the_fleet_does_not_replay_its_history(
     publisher.event({"event": "device", "url": "sim://x?n=1", "device_no": "1", "present": True})
     watcher.wait_for(lambda ms: any(b'"device"' in m.payload for m in ms), 15, "a device event")
     assert not [m for m in watcher.messages if b'"outcome"' in m.payload]
-    assert Outbox(tmp_path / "o.db").meta("outcomes_upto") == "3"
+    assert Outbox(tmp_path / "o.db").outcomes_floor() == 3
+
+
+def test_outcomes_announced_out_of_order_all_go_out_once(
+    tmp_path: Path,
+    broker: FleetBroker,
+    publishers: list[FleetPublisher],
+    watch: Callable[..., Watcher],
+) -> None:
+    """Two devices' jobs end together: the later record can be announced first."""
+    box = new_box_id("order")
+    broker.add_box(box)
+    watcher = watch([f"qingka/site-t/{box}/events"])
+    daemon = FakeDaemon(tmp_path)
+    first = FleetPublisher(fleet_config(broker, box), daemon, tmp_path / "o.db")
+    first.start()
+    daemon.journaled.extend([_journal_row(1, "661100000001"), _journal_row(2, "661100000002")])
+    first.event({"event": "outcome", **_journal_row(2, "661100000002")})
+    first.event({"event": "outcome", **_journal_row(1, "661100000001")})
+    first.event({"event": "device", "url": "sim://x?n=8", "device_no": "8", "present": True})
+    watcher.wait_for(lambda ms: any(b'"device"' in m.payload for m in ms), 15, "the marker")
+    first.stop()
+    daemon.journaled.append(_journal_row(3, "661100000003"))
+    second = FleetPublisher(fleet_config(broker, box), daemon, tmp_path / "o.db")
+    publishers.append(second)
+    second.start()
+    second.event({"event": "device", "url": "sim://x?n=9", "device_no": "9", "present": True})
+    watcher.wait_for(lambda ms: any(b'"9"' in m.payload for m in ms), 15, "the second marker")
+    bodies = {}
+    for message in watcher.messages:
+        body = json.loads(message.payload)
+        if body.get("event") == "outcome":
+            bodies.setdefault(body["id"], body)
+    assert sorted(b["outcome_id"] for b in bodies.values()) == [1, 2, 3]
+    assert [b.get("late", False) for b in bodies.values()] == [False, False, True]
+    # Settled: every outcome up to the last is counted, no id is kept below it.
+    assert second.outbox.outcomes_floor() == 3
+    assert second.outbox.queued_outcomes() == set()
