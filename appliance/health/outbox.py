@@ -221,8 +221,8 @@ class Outbox:
         rows = self._read("SELECT 1 FROM outcome_events WHERE outcome_id = ?", (outcome_id,))
         return bool(rows)
 
-    def raise_outcomes_floor(self, floor: int) -> None:
-        """Note that every journal outcome up to ``floor`` was queued; forget their ids."""
+    def set_outcomes_floor(self, floor: int) -> None:
+        """Note that every journal outcome up to ``floor`` is queued; forget the ids up to it."""
 
         def settle(conn: sqlite3.Connection) -> None:
             conn.execute(

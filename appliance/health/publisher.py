@@ -117,9 +117,15 @@ class FleetPublisher:
         if policy in commands.POLICIES and policy != self.port.policy():
             self.port.set_policy(policy)
             _log.info("policy set by the fleet", extra={"fields": {"policy": policy}})
-        # The first task: outcomes the journal holds and the outbox does not (the daemon
-        # stopped, or the power went, between the two).
-        self._tasks.put(_Task("catch_up"))
+        # A box joining the fleet starts counting outcomes from the journal's latest, here,
+        # before the daemon's engine can record another: its history is in the health message,
+        # not replayed as events.
+        latest = self.port.last_outcome_id()
+        if self.outbox.outcomes_floor() is None:
+            self.outbox.set_outcomes_floor(latest)
+        # The first task: outcomes the journal held at start and the outbox does not (the
+        # daemon stopped, or the power went, between the two). Later ones are announced.
+        self._tasks.put(_Task("catch_up", (latest,)))
         self._worker.start()
         self.link.start()
 
@@ -293,22 +299,24 @@ class FleetPublisher:
         if kind == "outcome":
             self._outcome(url, number, event_id, event)
 
-    def _on_catch_up(self) -> None:
-        """Queue the outcomes the journal recorded and the outbox did not take.
+    def _on_catch_up(self, latest: int) -> None:
+        """Queue the outcomes up to ``latest`` the journal recorded and the outbox did not take.
 
         The outbox notes, with each outcome event, the journal id it came from (jobs of two
         devices can announce their outcomes out of order, so a high-water mark would not do).
-        A box joining the fleet for the first time starts from the journal's latest: its history
-        is in the health message, not replayed as events.
         """
-        floor = self.outbox.outcomes_floor()
-        if floor is None:
-            self.outbox.raise_outcomes_floor(self.port.last_outcome_id())
+        floor = self.outbox.outcomes_floor() or 0
+        if floor > latest:
+            # The journal holds fewer outcomes than the outbox counted (its file was replaced):
+            # count from its latest.
+            self.outbox.set_outcomes_floor(latest)
             return
         queued = self.outbox.queued_outcomes()
         late = 0
-        while True:
-            batch = self.port.outcomes_after(floor)
+        while floor < latest:
+            batch = [row for row in self.port.outcomes_after(floor) if row["outcome_id"] <= latest]
+            if not batch:
+                break
             for row in batch:
                 outcome_id = int(row["outcome_id"])
                 floor = outcome_id
@@ -322,10 +330,8 @@ class FleetPublisher:
                 fields["outcome_at"] = row.get("at")
                 self._queue_event("outcome", fields, outcome_id=outcome_id)
                 late += 1
-            if not batch:
-                break
-        # Every outcome up to here is queued now: the ids below need not be kept.
-        self.outbox.raise_outcomes_floor(floor)
+        # Every outcome up to ``latest`` is queued now: the ids below need not be kept.
+        self.outbox.set_outcomes_floor(latest)
         if late:
             _log.info("outcomes queued late", extra={"fields": {"count": late}})
             self._pump()
