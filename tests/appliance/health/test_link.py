@@ -267,7 +267,8 @@ def test_events_left_in_the_spool_reach_the_fleet_and_garbage_is_set_aside(
     ]
 
 
-def _journal_row(outcome_id: int, number: str) -> dict:
+def _journal_row(outcome_id: int, number: str = "") -> dict:
+    number = number or f"66110000000{outcome_id}"
     return {
         "outcome_id": outcome_id,
         "url": f"sim://x?n={number}",
@@ -280,105 +281,109 @@ def _journal_row(outcome_id: int, number: str) -> dict:
     }
 
 
-def test_an_outcome_the_journal_holds_and_the_outbox_missed_is_sent_late_once(
-    tmp_path: Path,
-    broker: FleetBroker,
-    publishers: list[FleetPublisher],
-    watch: Callable[..., Watcher],
-) -> None:
-    """The power went between the journal's outcome and the outbox's event: it goes out late."""
-    box = new_box_id("late")
-    broker.add_box(box)
-    watcher = watch([f"qingka/site-t/{box}/events"])
-    daemon = FakeDaemon(tmp_path)
-    daemon.journaled.append(_journal_row(1, "661100000001"))
-    first = FleetPublisher(fleet_config(broker, box), daemon, tmp_path / "o.db")
-    first.start()
-    # A live outcome: journaled, then announced.
-    daemon.journaled.append(_journal_row(2, "661100000002"))
-    first.event({"event": "outcome", **_journal_row(2, "661100000002")})
+class _OutcomeBox:
+    """A box whose journal the test writes, its publishers one after the other, and a watcher."""
 
-    def outcomes(messages: list) -> list[dict]:
-        # QoS 1: an event may arrive twice with its id; distinct ids are distinct events.
-        bodies = {}
-        for message in messages:
+    def __init__(self, tmp_path: Path, broker: FleetBroker, watch: Callable[..., Watcher]) -> None:
+        self.box = new_box_id("late")
+        broker.add_box(self.box)
+        self.config = fleet_config(broker, self.box)
+        self.watcher = watch([f"qingka/site-t/{self.box}/events"])
+        self.daemon = FakeDaemon(tmp_path)
+        self.outbox = tmp_path / "o.db"
+        self.publisher: FleetPublisher | None = None
+        self.marks = 0
+
+    def start(self) -> FleetPublisher:
+        """Stop the running publisher (as a daemon stops) and start a new one."""
+        if self.publisher is not None:
+            self.publisher.stop()
+        self.publisher = FleetPublisher(self.config, self.daemon, self.outbox)
+        self.publisher.start()
+        return self.publisher
+
+    def announce(self, outcome_id: int) -> None:
+        """Journal nothing; announce an outcome the test journaled, as the daemon does."""
+        assert self.publisher is not None
+        self.publisher.event({"event": "outcome", **_journal_row(outcome_id)})
+
+    def settle(self) -> list[dict]:
+        """Wait until everything queued so far arrived; return the outcome events, once each.
+
+        Events leave in order: once a marker queued last arrived, nothing before it is to come.
+        QoS 1 may deliver an event twice, with its id: distinct ids are distinct events.
+        """
+        assert self.publisher is not None
+        self.marks += 1
+        number = f"mark-{self.marks}"
+        self.publisher.event({"event": "device", "url": number, "device_no": number, "present": 1})
+        marker = f'"{number}"'.encode()
+        self.watcher.wait_for(lambda ms: any(marker in m.payload for m in ms), 15, number)
+        bodies: dict[str, dict] = {}
+        for message in self.watcher.messages:
             body = json.loads(message.payload)
             if body.get("event") == "outcome":
                 bodies.setdefault(body["id"], body)
         return list(bodies.values())
 
-    watcher.wait_for(lambda ms: len(outcomes(ms)) >= 1, 15, "the live outcome")
-    first.stop()
+    def stop(self) -> None:
+        if self.publisher is not None:
+            self.publisher.stop()
+
+
+@pytest.fixture
+def outcome_box(
+    tmp_path: Path, broker: FleetBroker, watch: Callable[..., Watcher]
+) -> Iterator[_OutcomeBox]:
+    made = _OutcomeBox(tmp_path, broker, watch)
+    yield made
+    made.stop()
+
+
+def test_an_outcome_the_journal_holds_and_the_outbox_missed_is_sent_late_once(
+    outcome_box: _OutcomeBox,
+) -> None:
+    """The power went between the journal's outcome and the outbox's event: it goes out late."""
+    b = outcome_box
+    b.daemon.journaled.append(_journal_row(1))
+    b.start()
+    # A live outcome: journaled, then announced.
+    b.daemon.journaled.append(_journal_row(2))
+    b.announce(2)
+    assert [e["outcome_id"] for e in b.settle()] == [2]
     # Journaled, and the power went before the daemon told the publisher.
-    daemon.journaled.append(_journal_row(3, "661100000003"))
-    second = FleetPublisher(fleet_config(broker, box), daemon, tmp_path / "o.db")
-    publishers.append(second)
-    second.start()
+    b.daemon.journaled.append(_journal_row(3))
+    b.start()
     # An outcome the outbox took already (its journal id says so) is not queued again.
-    second.event({"event": "outcome", **_journal_row(2, "661100000002")})
-    # Events leave in order: once this one arrived, nothing queued before it is still to come.
-    second.event({"event": "device", "url": "sim://x?n=9", "device_no": "9", "present": True})
-    watcher.wait_for(lambda ms: any(b'"device"' in m.payload for m in ms), 15, "the marker")
-    sent = outcomes(watcher.messages)
+    b.announce(2)
+    sent = b.settle()
     assert [event["device_no"] for event in sent] == ["661100000002", "661100000003"]
     assert "late" not in sent[0]
     assert sent[1]["late"] is True and sent[1]["outcome_at"] == "2026-11-05T10:00:03.000+08:00"
     assert sent[1]["kind"] == "done" and sent[1]["code"] == "J-000"
 
 
-def test_a_box_joining_the_fleet_does_not_replay_its_history(
-    tmp_path: Path,
-    broker: FleetBroker,
-    publishers: list[FleetPublisher],
-    watch: Callable[..., Watcher],
-) -> None:
-    box = new_box_id("history")
-    broker.add_box(box)
-    watcher = watch([f"qingka/site-t/{box}/events"])
-    daemon = FakeDaemon(tmp_path)
-    daemon.journaled.extend(_journal_row(n, f"66110000000{n}") for n in (1, 2, 3))
-    publisher = FleetPublisher(fleet_config(broker, box), daemon, tmp_path / "o.db")
-    publishers.append(publisher)
-    publisher.start()
-    # Events leave in order: once this one arrived, no outcome was queued before it.
-    publisher.event({"event": "device", "url": "sim://x?n=1", "device_no": "1", "present": True})
-    watcher.wait_for(lambda ms: any(b'"device"' in m.payload for m in ms), 15, "a device event")
-    assert not [m for m in watcher.messages if b'"outcome"' in m.payload]
-    assert Outbox(tmp_path / "o.db").outcomes_floor() == 3
+def test_a_box_joining_the_fleet_does_not_replay_its_history(outcome_box: _OutcomeBox) -> None:
+    b = outcome_box
+    b.daemon.journaled.extend(_journal_row(n) for n in (1, 2, 3))
+    publisher = b.start()
+    assert b.settle() == []
+    assert publisher.outbox.outcomes_floor() == 3
 
 
-def test_outcomes_announced_out_of_order_all_go_out_once(
-    tmp_path: Path,
-    broker: FleetBroker,
-    publishers: list[FleetPublisher],
-    watch: Callable[..., Watcher],
-) -> None:
+def test_outcomes_announced_out_of_order_all_go_out_once(outcome_box: _OutcomeBox) -> None:
     """Two devices' jobs end together: the later record can be announced first."""
-    box = new_box_id("order")
-    broker.add_box(box)
-    watcher = watch([f"qingka/site-t/{box}/events"])
-    daemon = FakeDaemon(tmp_path)
-    first = FleetPublisher(fleet_config(broker, box), daemon, tmp_path / "o.db")
-    first.start()
-    daemon.journaled.extend([_journal_row(1, "661100000001"), _journal_row(2, "661100000002")])
-    first.event({"event": "outcome", **_journal_row(2, "661100000002")})
-    first.event({"event": "outcome", **_journal_row(1, "661100000001")})
-    first.event({"event": "device", "url": "sim://x?n=8", "device_no": "8", "present": True})
-    watcher.wait_for(lambda ms: any(b'"device"' in m.payload for m in ms), 15, "the marker")
-    first.stop()
-    daemon.journaled.append(_journal_row(3, "661100000003"))
-    second = FleetPublisher(fleet_config(broker, box), daemon, tmp_path / "o.db")
-    publishers.append(second)
-    second.start()
-    second.event({"event": "device", "url": "sim://x?n=9", "device_no": "9", "present": True})
-    watcher.wait_for(lambda ms: any(b'"9"' in m.payload for m in ms), 15, "the second marker")
-    bodies = {}
-    for message in watcher.messages:
-        body = json.loads(message.payload)
-        if body.get("event") == "outcome":
-            bodies.setdefault(body["id"], body)
-    assert sorted(b["outcome_id"] for b in bodies.values()) == [1, 2, 3]
-    assert [b.get("late", False) for b in bodies.values()] == [False, False, True]
+    b = outcome_box
+    b.start()
+    b.daemon.journaled.extend([_journal_row(1), _journal_row(2)])
+    b.announce(2)
+    b.announce(1)
+    assert sorted(e["outcome_id"] for e in b.settle()) == [1, 2]
+    b.daemon.journaled.append(_journal_row(3))
+    publisher = b.start()
+    sent = b.settle()
+    assert sorted(e["outcome_id"] for e in sent) == [1, 2, 3]
+    assert [e.get("late", False) for e in sent] == [False, False, True]
     # Settled: every outcome up to the last is counted, no id is kept below it.
-    assert second.outbox.outcomes_floor() == 3
-    assert second.outbox.queued_outcomes() == set()
+    assert publisher.outbox.outcomes_floor() == 3
+    assert publisher.outbox.queued_outcomes() == set()
