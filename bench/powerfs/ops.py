@@ -16,10 +16,7 @@ from typing import Any
 
 import mfusepy
 
-from bench.powerfs.model import Volume
-
-# Files SQLite maps into memory (its WAL index): served through the page cache.
-MAPPED_SUFFIX = "-shm"
+from bench.powerfs.model import MAPPED_SUFFIX, Volume
 
 
 class PowerFuse(mfusepy.FUSE):  # type: ignore[misc]
