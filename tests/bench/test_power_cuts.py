@@ -22,7 +22,6 @@ CUTS = 30
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.skipif(not Path("/dev/fuse").exists(), reason="needs /dev/fuse")
 def test_thirty_power_cuts_lose_nothing_acknowledged() -> None:
     seed = os.environ.get("QINGKA_POWER_SEED", "20261105")
     command = ["--cuts", str(CUTS), "--seed", seed, "--latency", "0.03"]

@@ -23,7 +23,6 @@ from provisioning import identity, state
 from provisioning.generations import ConfigStore
 from tests.provisioning.conftest import Box, MakeStick
 
-needs_fuse = pytest.mark.skipif(not Path("/dev/fuse").exists(), reason="needs /dev/fuse")
 REPO = Path(__file__).resolve().parents[2]
 WORST = 0.0
 
@@ -35,7 +34,6 @@ def powered(box: Box, tmp_path: Path) -> Iterator[PowerFs]:
         yield fs
 
 
-@needs_fuse
 def test_the_key_a_box_gave_out_survives_a_power_cut(box: Box, powered: PowerFs) -> None:
     made = box.identity()
     powered.cut(seed=1, keep=WORST)
@@ -44,7 +42,6 @@ def test_the_key_a_box_gave_out_survives_a_power_cut(box: Box, powered: PowerFs)
     assert kept.public_text == made.public_text
 
 
-@needs_fuse
 def test_an_applied_configuration_survives_a_power_cut_right_after(
     box: Box, powered: PowerFs, make_stick: MakeStick
 ) -> None:
@@ -70,7 +67,6 @@ def apply_process(stick: Path, root: Path) -> subprocess.Popen[str]:
     )
 
 
-@needs_fuse
 def test_a_power_cut_at_any_change_of_an_apply_leaves_old_or_new_whole(
     box: Box, powered: PowerFs, make_stick: MakeStick
 ) -> None:

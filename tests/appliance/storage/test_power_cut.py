@@ -13,14 +13,11 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import pytest
-
 from appliance.storage.backups import BackupStore
 from bench.powerfs.client import PowerFs, power_cut
 from tests.appliance.storage import crash_writer
 from tests.appliance.storage.test_crash import start_writer
 
-pytestmark = pytest.mark.skipif(not Path("/dev/fuse").exists(), reason="needs /dev/fuse")
 CUTS = 14
 # Changes one save makes, roughly (the writer's saves take up to 256 KiB): a cut strikes within
 # the next few saves, so the plan lasts for every cut.

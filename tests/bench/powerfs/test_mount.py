@@ -19,8 +19,6 @@ import pytest
 from appliance.storage import fsio
 from bench.powerfs.client import PowerFs, power_cut
 
-pytestmark = pytest.mark.skipif(not Path("/dev/fuse").exists(), reason="needs /dev/fuse")
-
 WRITER = """
 import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
