@@ -15,6 +15,7 @@ from appliance.api.client import LineReader
 from appliance.api.errors import ApiError
 from appliance.api.schema import Arg, ArgSchema
 from appliance.api.server import ApiServer
+from tests import waiting
 
 T = TypeVar("T")
 
@@ -48,11 +49,7 @@ class ServerThread:
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
     """Poll ``condition`` until it holds; fail after :data:`WAIT` seconds."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.002)
+    waiting.wait_until(condition, WAIT, what, interval=0.002)
 
 
 class RawClient:

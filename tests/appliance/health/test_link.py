@@ -18,6 +18,7 @@ from fleet.connect import BrokerAccess, connect_and_wait, make_client
 from fleet.errors import BrokerError
 from tests.appliance.health.conftest import FakeDaemon, Watcher, fleet_config, new_box_id
 from tests.appliance.health.relay import Relay
+from tests.waiting import wait_until
 
 
 def _device_row(number: str, stage: str = "cleared", days: int = 30) -> dict:
@@ -127,6 +128,8 @@ def test_outages_lose_nothing_and_keep_the_order(
 
         emit(5, 0)
         watcher.wait_for(lambda ms: len(ms) >= 5, 15, "five events")
+        # The box hears the broker's PUBACK a moment after the watcher hears the event.
+        wait_until(lambda: publisher.outbox.depth()[0] == 0, 10, "the first five acknowledged")
 
         # 1. The network dies silently: events queue on the box's flash.
         relay.blackhole()
@@ -149,7 +152,7 @@ def test_outages_lose_nothing_and_keep_the_order(
         values = list(dict.fromkeys(json.loads(m.payload)["days_to_lock"] for m in seen))
         assert values == list(range(20)), "in order, none lost (a repeat keeps its id)"
         assert publisher.link.reconnects >= 2
-        assert publisher.outbox.depth()[0] == 0
+        wait_until(lambda: publisher.outbox.depth()[0] == 0, 10, "the outbox to empty")
         watcher.close()
     finally:
         relay.close()
