@@ -22,8 +22,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from appliance.clock import clock
 from appliance.health.topics import split_box_topic
-from fleet.connect import BrokerAccess, connect_and_wait, make_client
-from fleet.errors import PayloadError, StoreError
+from fleet.connect import CONNECT_TIMEOUT_S, BrokerAccess, connect_and_wait, make_client
+from fleet.errors import BrokerError, PayloadError, StoreError
 from fleet.parse import parse_alert, parse_event, parse_health, parse_status
 from fleet.remote import retained
 from fleet.store import SqlStore, open_store
@@ -66,19 +66,42 @@ class FleetCollector:
         self._queue: queue.SimpleQueue[mqtt.MQTTMessage | None] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._work, name=f"collector {name}", daemon=True)
         self.client: mqtt.Client | None = None
+        # The broker's answer to the latest subscription: None until it came.
+        self._joined = threading.Event()
+        self._refused_topics: list[str] = []
 
-    def start(self) -> bool:
-        """Read the retained state, then join the group; return whether a session was kept."""
+    def start(self, timeout: float = CONNECT_TIMEOUT_S) -> bool:
+        """Read the retained state, then join the group; return whether a session was kept.
+
+        Returns once the broker confirmed the subscriptions: a message published after that
+        reaches the group (before it, a collector with a new session would miss it).
+        :class:`BrokerError` when the broker does not answer or refuses a subscription (its ACL).
+        """
         self._worker.start()
         if self.bootstrap:
             self._read_retained()
         client = make_client(self.access, self.name, manual_ack=True)
         client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
         client.on_message = lambda c, u, message: self._queue.put(message)
         self.client = client
-        return connect_and_wait(
+        kept = connect_and_wait(
             client, self.access, clean_start=False, session_expiry_s=SESSION_EXPIRY_S
         )
+        if not self._joined.wait(timeout):
+            self.stop(graceful=False)
+            raise BrokerError(
+                "the broker did not confirm the collector's subscriptions",
+                "运维平台代理没有确认收集器的订阅",
+            )
+        if self._refused_topics:
+            refused = ", ".join(self._refused_topics)
+            self.stop(graceful=False)
+            raise BrokerError(
+                f"the broker refused the collector's subscriptions: {refused}",
+                f"运维平台代理拒绝了收集器的订阅：{refused}",
+            )
+        return kept
 
     def _read_retained(self) -> None:
         client = make_client(self.access)
@@ -95,6 +118,12 @@ class FleetCollector:
     ) -> None:
         if not reason.is_failure:
             client.subscribe([(f"$share/{self.group}/{topic}", 1) for topic in TOPICS])
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, codes: list[ReasonCode], props: Any
+    ) -> None:
+        self._refused_topics = [t for t, c in zip(TOPICS, codes, strict=False) if c.is_failure]
+        self._joined.set()
 
     def stop(self, graceful: bool = True) -> None:
         """Leave: ``graceful`` drains what arrived; otherwise drop the connection at once."""

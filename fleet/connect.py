@@ -130,3 +130,36 @@ def connect_and_wait(
         client.loop_stop()
         raise BrokerError(f"the broker refused the login: {rc}", f"运维平台代理拒绝登录：{rc}")
     return bool(outcome["session"])
+
+
+def subscribe_and_wait(
+    client: mqtt.Client, topics: list[str], *, qos: int = 1, timeout: float = CONNECT_TIMEOUT_S
+) -> None:
+    """Subscribe to ``topics``; return once the broker confirmed them all.
+
+    A message published before the confirmation may never reach this client, and retained
+    messages follow the confirmation: waiting for it is what makes "read what is there" exact.
+    :class:`BrokerError` when the broker does not answer or refuses a filter (its ACL).
+    """
+    done = threading.Event()
+    refused: list[str] = []
+    previous: Any = client.on_subscribe
+
+    def on_subscribe(c: mqtt.Client, u: Any, mid: int, codes: list[ReasonCode], p: Any) -> None:
+        refused.extend(t for t, code in zip(topics, codes, strict=False) if code.is_failure)
+        done.set()
+
+    client.on_subscribe = on_subscribe
+    try:
+        client.subscribe([(topic, qos) for topic in topics])
+        if not done.wait(timeout):
+            raise BrokerError(
+                "the broker did not confirm the subscription", "运维平台代理没有确认订阅"
+            )
+    finally:
+        client.on_subscribe = previous
+    if refused:
+        names = ", ".join(refused)
+        raise BrokerError(
+            f"the broker refused the subscription: {names}", f"运维平台代理拒绝了订阅：{names}"
+        )

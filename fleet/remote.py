@@ -21,6 +21,7 @@ from paho.mqtt.packettypes import PacketTypes
 from appliance.clock import clock
 from appliance.health.link import new_properties
 from appliance.health.topics import BoxTopics
+from fleet.connect import subscribe_and_wait
 from fleet.errors import FleetSideError, PayloadError
 from fleet.parse import CommandResult, parse_result
 
@@ -62,8 +63,9 @@ def retained(
     """Return the retained messages on ``topics`` (filters), read once."""
     gather = Collector()
     client.on_message = gather
-    for topic in topics:
-        client.subscribe(topic, qos=1)
+    subscribe_and_wait(client, topics)
+    with gather.lock:
+        gather.last = time.monotonic()  # the quiet is counted from the confirmation
     messages = gather.wait_quiet(limit_s=limit_s)
     for topic in topics:
         client.unsubscribe(topic)
@@ -124,10 +126,7 @@ def send_command(
             final.set()
 
     client.on_message = on_message
-    subscribed = threading.Event()
-    client.on_subscribe = lambda *a: subscribed.set()
-    client.subscribe(reply_to, qos=1)
-    subscribed.wait(5)
+    subscribe_and_wait(client, [reply_to])
     props = new_properties(PacketTypes.PUBLISH)
     props.ResponseTopic = reply_to
     props.CorrelationData = request_id.encode()

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from fleet.connect import BrokerAccess
 
 EXIT_TIMEOUT = 20
+# The longest the first board waits for the retained state of every box.
+RETAINED_LIMIT_S = 10.0
 
 
 def _env(name: str) -> str | None:
@@ -110,7 +113,9 @@ def _connected(args: argparse.Namespace, client_id: str = "") -> mqtt.Client:
 def run_watch(args: argparse.Namespace) -> int:
     """Print the board, live from the broker or from a store."""
     from fleet.board import Board  # noqa: PLC0415
+    from fleet.connect import subscribe_and_wait  # noqa: PLC0415
     from fleet.errors import FleetSideError  # noqa: PLC0415
+    from fleet.remote import QUIET_S  # noqa: PLC0415
 
     lang = default_lang()
     try:
@@ -125,26 +130,44 @@ def run_watch(args: argparse.Namespace) -> int:
         print_error(str(exc))
         return EXIT_USAGE
     board = Board()
+    lock = threading.Lock()  # paho's thread applies, this one reads
     changed = [True]
+    heard = [time.monotonic()]
 
     def on_message(c: Any, u: Any, message: Any) -> None:
         try:
-            if board.apply(message.topic, bytes(message.payload)):
-                changed[0] = True
+            with lock:
+                heard[0] = time.monotonic()
+                if board.apply(message.topic, bytes(message.payload)):
+                    changed[0] = True
         except FleetSideError as exc:
             print_error(f"{message.topic}: {exc}")
 
     client.on_message = on_message
-    client.subscribe("qingka/#", qos=1)
-    time.sleep(1.0)  # the retained state arrives right after the subscription
+    try:
+        subscribe_and_wait(client, ["qingka/#"])
+    except FleetSideError as exc:
+        client.disconnect()
+        client.loop_stop()
+        print_error(str(exc))
+        return EXIT_FAILED
+    # The retained state follows the confirmation: the first board waits until it stopped coming.
+    confirmed = time.monotonic()
+    while time.monotonic() - confirmed < RETAINED_LIMIT_S:
+        with lock:
+            if time.monotonic() - max(heard[0], confirmed) >= QUIET_S:
+                break
+        time.sleep(0.05)
     end = None if args.seconds is None else time.monotonic() + args.seconds
     try:
         while True:
-            if changed[0]:
+            with lock:
+                rows = board.rows() if changed[0] else None
                 changed[0] = False
+            if rows is not None:
                 if not args.once and not args.json and sys.stdout.isatty():
                     print("\033[H\033[2J", end="")
-                _show(board.rows(), args.json, lang)
+                _show(rows, args.json, lang)
             if args.once or (end is not None and time.monotonic() >= end):
                 break
             time.sleep(1.0)

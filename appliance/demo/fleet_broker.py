@@ -212,10 +212,28 @@ class FleetBroker:
                     time.sleep(0.05)
 
     def reload(self) -> None:
-        """Make the broker read its password and ACL files again (SIGHUP)."""
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGHUP)
-            time.sleep(0.2)
+        """Make the broker read its password and ACL files again (SIGHUP); wait until it did.
+
+        mosquitto reloads in its one thread at the top of a loop turn, logging "Reloading
+        config." first: once that line is in the log, every later login meets the new files.
+        """
+        if self.proc is None:
+            return
+        before = self._reloads()
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while self._reloads() <= before:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.tail()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"mosquitto did not reload: {self.tail()}")
+            time.sleep(0.02)
+
+    def _reloads(self) -> int:
+        try:
+            return self.log.read_bytes().count(b"Reloading config.")
+        except FileNotFoundError:
+            return 0
 
     def stop(self, kill: bool = False) -> None:
         """Stop the broker (SIGTERM saves its persistent state; ``kill``: SIGKILL)."""

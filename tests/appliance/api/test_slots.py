@@ -52,8 +52,8 @@ def test_an_idle_connection_is_closed_with_a_last_line(
     start_server: Callable[..., ServerThread],
 ) -> None:
     served = start_server(idle_timeout=0.3)
+    started = time.monotonic()  # before the connection: the server's timer starts with it
     raw = RawClient(served.server.path)
-    started = time.monotonic()
     goodbye = goodbye_of(raw)
     assert 0.3 <= time.monotonic() - started < 0.3 + 2.0
     assert goodbye["error"]["code"] == "A-408"

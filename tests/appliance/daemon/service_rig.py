@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from simulators import catalog
@@ -83,11 +84,13 @@ class DaemonRig:
         log.close()
         self.wait_for("READY=1", 30)
 
-    def receive(self, timeout: float) -> list[str]:
-        """Collect notify datagrams for up to ``timeout`` seconds."""
+    def receive(
+        self, timeout: float, enough: Callable[[list[str]], bool] | None = None
+    ) -> list[str]:
+        """Collect notify datagrams for up to ``timeout`` seconds, or until ``enough(got)``."""
         end = time.monotonic() + timeout
-        got = []
-        while time.monotonic() < end:
+        got: list[str] = []
+        while time.monotonic() < end and not (enough is not None and enough(got)):
             try:
                 data = self.notify.recv(4096)
             except TimeoutError:

@@ -56,8 +56,10 @@ def follow(client: ApiClient, url: str) -> list[dict[str, Any]]:
 def test_ready_watchdog_api_and_a_clearing(daemon: Any) -> None:
     rig = daemon()
     rig.start(watchdog_usec=1_000_000)
-    pings = [m for m in rig.receive(2.5) if "WATCHDOG=1" in m]
-    assert len(pings) >= 3  # every tick of the working loop, about once a second
+    # Every tick of the working loop pings, about once a second; a loaded machine stretches
+    # the ticks, so wait for three rather than count what came in a fixed time.
+    received = rig.receive(15, lambda got: sum("WATCHDOG=1" in m for m in got) >= 3)
+    assert sum("WATCHDOG=1" in m for m in received) >= 3
     with ApiClient(rig.socket) as client:
         status = client.call("status")
         assert status["policy"] == "button-only"

@@ -38,15 +38,24 @@ if mosquitto_binary() is None:
     pytest.skip("mosquitto is not installed (Debian package mosquitto)", allow_module_level=True)
 
 _boxes = itertools.count(1)
-# Boxes run on the simulated devices' time (ANCHOR), so their clock agrees with the device's
-# (no clock-drift alert); the tests that command them run on the same clock.
-BOX_SHIFT_S = shift_to(clock().in_zone(ANCHOR))
+
+
+def box_shift_s() -> float:
+    """Return the shift of the boxes' clock in the running test (see ``_box_clock``)."""
+    running = clock()
+    assert isinstance(running, ShiftedClock), "the _box_clock fixture sets a shifted clock"
+    return running.shift_s
 
 
 @pytest.fixture(autouse=True)
 def _box_clock() -> Iterator[None]:
-    """Run the test on the boxes' clock."""
-    old = set_clock(ShiftedClock(BOX_SHIFT_S))
+    """Run the test on the boxes' clock: it reads ANCHOR as the test starts.
+
+    The simulated devices start at ANCHOR when a box first opens them, so the box's clock agrees
+    with its device's (no clock-drift alert); the tests that command the boxes run on the same
+    clock. Worked out per test: a shift fixed once would drift from a device made later.
+    """
+    old = set_clock(ShiftedClock(shift_to(clock().in_zone(ANCHOR))))
     yield
     set_clock(old)
 
@@ -206,7 +215,7 @@ class BoxDaemon:
             **os.environ,
             "PYTHONUNBUFFERED": "1",
             # The box's clock reads the simulated device's time, so no clock-drift alert.
-            "QINGKA_CLOCK_SHIFT": str(BOX_SHIFT_S),
+            "QINGKA_CLOCK_SHIFT": str(box_shift_s()),
         }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "appliance", "daemon", "--config", str(self.config)],

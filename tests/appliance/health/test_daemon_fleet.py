@@ -86,7 +86,14 @@ def test_late_subscriber_sees_retained_state_and_the_will_after_kill_9(
         )
     finally:
         box.stop()
-    assert live.last(f"{box.root}/status") == b"offline", "a clean stop says offline itself"
+    # The box had its goodbye acknowledged; the watcher hears it a moment later.
+    live.wait_for(
+        lambda ms: (
+            bytes([m for m in ms if m.topic == f"{box.root}/status"][-1].payload) == b"offline"
+        ),
+        10,
+        "a clean stop says offline itself",
+    )
 
 
 def test_fleet_clear_runs_a_job_and_bad_commands_change_nothing(
@@ -141,15 +148,25 @@ def test_fleet_clear_runs_a_job_and_bad_commands_change_nothing(
         assert [r.state for r in results] == ["accepted", "done"]
         (outcome,) = results[1].body["result"]["outcomes"]
         assert outcome["kind"] == "done" and outcome["device_no"] == number
+        # Step events leave through the outbox, the command's result does not: the result
+        # can arrive first, so wait for the last step rather than for any.
         steps = live.wait_for(
-            lambda ms: [
-                json.loads(m.payload)["step"]
-                for m in ms
-                if m.topic == topics.events and json.loads(m.payload)["event"] == "step"
-            ],
-            10,
+            lambda ms: (
+                found
+                if (
+                    found := [
+                        json.loads(m.payload)["step"]
+                        for m in ms
+                        if m.topic == topics.events and json.loads(m.payload)["event"] == "step"
+                    ]
+                )
+                and "done" in found
+                else None
+            ),
+            15,
+            "the job's last step",
         )
-        assert steps[-1] == "done"
+        assert steps[-1] == "done" and steps[0] != "done"
         # The lock-soon alert is emptied once the device is cleared.
         alert = f"{topics.root}/alerts/lock-soon-{number}"
         live.wait_for(lambda ms: [m for m in ms if m.topic == alert and not m.payload], 15)
