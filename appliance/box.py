@@ -109,6 +109,7 @@ class Box:
         emit: Emit | None = None,
         opener: Opener = open_device,
         policy: str | None = None,
+        resume: bool = True,
     ) -> None:
         self.config = config
         set_zone(config.time_zone)
@@ -133,6 +134,7 @@ class Box:
             policy=policy or config.policy,
             check_interval_s=config.check_interval_s,
             discovered_pin=config.default_pin,
+            resume=resume,
         )
 
     def bureau(self, identity: Identity) -> BureauAdapter:
@@ -173,8 +175,14 @@ class Box:
 
 
 def open_box(config: DaemonConfig, **kwargs: Any) -> Box:
-    """Build a :class:`Box` for a command that works without the daemon (button-only)."""
+    """Build a :class:`Box` for a command that works without the daemon.
+
+    Button-only, and no other device's interrupted job resumes: ``status`` only reads, ``clear
+    --device`` clears that device (resuming its own interrupted job). The daemon resumes the
+    rest when it starts.
+    """
     kwargs.setdefault("policy", POLICY_BUTTON)
+    kwargs.setdefault("resume", False)
     return Box(config, **kwargs)
 
 

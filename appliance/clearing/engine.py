@@ -132,6 +132,7 @@ class Engine:
         check_interval_s: float = 900.0,
         discovered_pin: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        resume: bool = True,
     ) -> None:
         self.journal = journal
         self.backups = backups
@@ -144,6 +145,9 @@ class Engine:
         self.check_interval_s = check_interval_s
         self.discovered_pin = discovered_pin
         self.monotonic = monotonic
+        # Whether a device's interrupted job resumes when the device is read (the daemon); a
+        # command run without it does only what it was asked (its device's job still resumes).
+        self.resume = resume
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
         self.slots: dict[str, Slot] = {}
@@ -330,7 +334,9 @@ class Engine:
                 slot.next_check = self.monotonic() + self.check_interval_s
                 return
             due = snapshot is not None and self._due(snapshot)
-            resume = pending is not None and not slot.attempted and slot.next_job is None
+            resume = (
+                self.resume and pending is not None and not slot.attempted and slot.next_job is None
+            )
             auto = (
                 self.policy == POLICY_AUTO
                 and due

@@ -187,3 +187,26 @@ def test_version_and_language() -> None:
     english = qingka("--lang", "en", "backup", "verify", "--data-dir", "/nonexistent/x")
     assert "There is no data folder" in english.stderr
     assert "没有" not in english.stderr
+
+
+def test_without_the_daemon_status_only_reads_and_clear_does_what_it_was_asked(rig: Any) -> None:
+    """A job left unfinished is the daemon's to resume, not every command's that opens the box."""
+    r = rig(latency="1")
+    cut = qingka("clear", "--config", str(r.config), "--json", "--follow-timeout", "0.5")
+    assert json.loads(cut.stdout)[0]["code"] == "J-401", cut.stdout  # paused safely
+    history = json.loads(qingka("history", "--config", str(r.config), "--json").stdout)
+    bureau_before = r.bureau.admin.state(r.taxpayer.taxpayer_id)
+
+    started = time.monotonic()
+    status = qingka("status", "--config", str(r.config), "--json")
+    assert status.returncode == 0, status.stderr
+    assert time.monotonic() - started < 20
+    wrong = qingka("clear", "--config", str(r.config), "--device", "999999", "--json")
+    assert wrong.returncode == 2 and "999999" in wrong.stdout + wrong.stderr
+    assert r.bureau.admin.state(r.taxpayer.taxpayer_id) == bureau_before
+    assert json.loads(qingka("history", "--config", str(r.config), "--json").stdout) == history
+
+    done = qingka("clear", "--config", str(r.config), "--json")
+    assert done.returncode == 0, done.stdout
+    assert json.loads(done.stdout)[0]["kind"] == "done"
+    assert r.bureau.admin.state(r.taxpayer.taxpayer_id)["clearings"] == 1
