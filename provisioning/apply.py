@@ -46,8 +46,10 @@ from provisioning import (
 from provisioning.errors import (
     APPLIED,
     ENROLLMENT_WRITTEN,
+    RESTART_FAILED,
     ApplyFailed,
     BadContent,
+    BadManifest,
     BadSignatureFile,
     BadTrustStore,
     BoxKeyProblem,
@@ -56,6 +58,7 @@ from provisioning.errors import (
     NotNewer,
     ProvisionError,
     SecretUnreadable,
+    StickNotWritten,
     TrustUpdateRefused,
     WrongBox,
 )
@@ -95,6 +98,9 @@ class Applier:
     owners: Owners = field(default_factory=Owners.resolve)
     id_sources: Sequence[Path] = identity.ID_SOURCES
     health_wait_s: float = 20.0
+    # False when the box's paths are moved below a root (training, tests): the services running
+    # on this machine do not read those files, so they are left alone.
+    restart_services: bool = True
     stick_writable: Callable[[], AbstractContextManager[object]] = nullcontext
 
     def apply(self, stick_root: Path) -> report.Outcome:
@@ -178,6 +184,9 @@ class Applier:
 
         raw_manifest = stick.read_top(MANIFEST, MAX_MANIFEST_BYTES)
         if raw_manifest is None:
+            if stick.bundle_parts():
+                # A half-copied or half-deleted bundle: the office meant to configure this box.
+                raise BadManifest(f"the bundle is damaged: its {MANIFEST} is missing")
             _log.info("no bundle on the stick: writing this box's enrollment request")
             self._enrolled(outcome, request)
             return
@@ -316,10 +325,17 @@ class Applier:
         )
         # try-restart leaves a stopped daemon stopped: only a running one is worth waiting for.
         running = "daemon" in changed and health.wait_for_daemon(self.paths.api_socket, 0)
+        if not self.restart_services:
+            outcome.not_restarted, changed = changed, []
+            _log.info("paths below a root: not restarting %s", ", ".join(outcome.not_restarted))
         for done in services.restart(changed, self.runner):
             outcome.daemon_restarted |= running and done.service == "daemon" and done.ok
             outcome.restarted.append(done.to_json())
             _log.info("restart %s: %s", done.service, "ok" if done.ok else f"code {done.code}")
+        failed = [item["service"] for item in outcome.restarted if not item["ok"]]
+        if failed:
+            # The new files stand, but what runs still uses the old ones: a person must know.
+            outcome.code, outcome.detail = RESTART_FAILED, ", ".join(map(str, failed))
         if bundle.UPDATE in present:
             outcome.update = install(staging / bundle.UPDATE, self.installer)
             _log.info("update bundle: %s", outcome.update.detail)
@@ -346,6 +362,8 @@ class Applier:
             outcome, at, summary, lines, list(collect.lines), software, redactor
         )
         written = stick is not None and self._write_stick(stick, outcome, data, text)
+        if stick is not None and not written:
+            self._not_written(outcome)
         fields = {**redactor.data(outcome.summary()), "started_at": started, "report": written}
         if kiosk:
             outbox.write_status(self.paths.status_file, {"state": outcome.result, **fields})
@@ -366,6 +384,16 @@ class Applier:
         except OSError as exc:
             _log.warning("fleet event not spooled: %s", exc.strerror)
 
+    @staticmethod
+    def _not_written(outcome: report.Outcome) -> None:
+        """Never claim an enrollment request is on a stick that could not be written."""
+        if outcome.result == "enrolled":
+            outcome.result, outcome.code = "failed", StickNotWritten.code
+        elif outcome.enrollment is not None:
+            outcome.warnings.append("the enrollment request could not be written to the stick")
+        else:
+            outcome.warnings.append("the report could not be written to the stick")
+
     def _write_stick(
         self, stick: Stick, outcome: report.Outcome, data: dict[str, object], text: str
     ) -> bool:
@@ -381,7 +409,7 @@ class Applier:
                 stick.write((REPORTS,), f"{name}.txt", text.encode("utf-8"))
         except (OSError, ProvisionError) as exc:
             # The stick was pulled or is read-only: the kiosk and the fleet still hear of it.
-            _log.warning("report not written to the stick: %s", exc)
+            _log.warning("nothing written to the stick: %s", exc)
             return False
         return True
 

@@ -49,6 +49,12 @@ class StickError(ProvisionError):
     """The stick's files cannot be taken as a bundle."""
 
 
+class NoStick(StickError):
+    """The path given as the stick is not a folder, or holds no ``QINGKA`` folder."""
+
+    code = "P-100"
+
+
 class NoBundle(StickError):
     code = "P-101"
 
@@ -75,6 +81,12 @@ class StickUnreadable(StickError):
 
 class FilesMismatch(StickError):
     code = "P-107"
+
+
+class StickNotWritten(StickError):
+    """The report or the enrollment request could not be written to the stick."""
+
+    code = "P-108"
 
 
 # -- manifest, signature and trust ---------------------------------------------------------------
@@ -128,6 +140,12 @@ class BadTrustStore(ProvisionError):
     code = "P-212"
 
 
+class NoTrustStore(BadTrustStore):
+    """No trust store is installed (or the one named does not exist): not a damaged one."""
+
+    code = "P-213"
+
+
 # -- contents ------------------------------------------------------------------------------------
 
 
@@ -168,6 +186,10 @@ class MountFailed(ProvisionError):
 
 class UpdateFailed(ProvisionError):
     code = "P-404"
+
+
+# A result, not an error: the new configuration stands, but a service still runs the old one.
+RESTART_FAILED = "P-405"
 
 
 # -- keys ----------------------------------------------------------------------------------------

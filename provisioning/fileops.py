@@ -7,12 +7,15 @@ n-th step of a whole apply and check that the old configuration is still whole.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from appliance.storage import fsio
+from provisioning.errors import ProvisionError
 
 FaultHook = Callable[[str, str], None]
 
@@ -38,6 +41,77 @@ def open_fd(path: Path, flags: int, mode: int = 0o600, dir_fd: int | None = None
     """Open ``path`` (relative to ``dir_fd`` if given), never following a final symlink."""
     step("open", path)
     return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dir_fd)
+
+
+def kind(mode: int) -> str:
+    """Return what a file that is not a regular file is, in words."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device file"
+    return "not a regular file"
+
+
+def open_regular(
+    path: Path,
+    error: type[ProvisionError],
+    where: str,
+    dir_fd: int | None = None,
+    follow: bool = False,
+) -> tuple[int, int]:
+    """Open a regular file for reading; return (descriptor, size), ``error`` for anything else.
+
+    Every file provisioning reads from a stick or from a path a person typed comes through
+    here. ``O_NONBLOCK`` makes opening a FIFO return at once (a plain open waits for a writer
+    forever); ``fstat`` on the open descriptor then refuses it, a device or a folder before a
+    byte is read. A final symbolic link is refused unless ``follow`` (a stick's files never
+    are; a key file in the office may be one).
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    try:
+        step("open", path)
+        fd = os.open(path, flags | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:
+            raise error(f"{where} is a symbolic link") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{where} is {kind(info.st_mode)}, not a file")
+        # Back to blocking reads: O_NONBLOCK was only for the open.
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info.st_size
+
+
+def read_regular(path: Path, cap: int, error: type[ProvisionError], follow: bool = True) -> bytes:
+    """Return at most ``cap`` + 1 bytes of the regular file ``path`` (the caller checks the cap).
+
+    ``error`` for anything that is not a regular file; ``OSError`` (``FileNotFoundError`` for a
+    missing file) is left to the caller.
+    """
+    fd, _ = open_regular(path, error, str(path), follow=follow)
+    try:
+        chunks: list[bytes] = []
+        total = 0
+        while total <= cap:
+            chunk = read(fd, min(SLICE, cap + 1 - total), path)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 def read(fd: int, size: int, path: Path) -> bytes:

@@ -12,7 +12,14 @@ from typing import Any
 
 from appliance.clock import clock
 from provisioning import bundle, enrollment, signing
-from provisioning.errors import BadContent, BadSignatureFile, Expired, ProvisionError, WrongBox
+from provisioning.errors import (
+    BadManifest,
+    BadSignatureFile,
+    Expired,
+    NoBundle,
+    ProvisionError,
+    WrongBox,
+)
 from provisioning.manifest import MAX_MANIFEST_BYTES, Manifest
 from provisioning.manifest import parse as parse_manifest
 from provisioning.stick import ENROLL, MANIFEST, REPORTS, SIGNATURE, Limits, Stick
@@ -30,7 +37,9 @@ def verify(root: Path, store: TrustStore, box_id: str | None = None) -> dict[str
     stick = _stick(root)
     raw = stick.read_top(MANIFEST, MAX_MANIFEST_BYTES)
     if raw is None:
-        raise BadContent(f"{stick.folder} has no {MANIFEST}")
+        if stick.bundle_parts():
+            raise BadManifest(f"the bundle is damaged: its {MANIFEST} is missing")
+        raise NoBundle(f"{stick.folder} has no {MANIFEST}")
     raw_signature = stick.read_top(SIGNATURE, signing.MAX_SIGNATURE_BYTES)
     if raw_signature is None:
         raise BadSignatureFile("the bundle is not signed")
@@ -87,16 +96,22 @@ def _config_view(config: bundle.BundleConfig) -> dict[str, Any]:
     }
 
 
-def inspect(root: Path, store: TrustStore | None) -> dict[str, Any]:
-    """Return everything on the stick a person may read; problems are listed, not raised."""
+def inspect(root: Path, store: TrustStore | None, lang: str | None = None) -> dict[str, Any]:
+    """Return everything on the stick a person may read; problems are listed, not raised.
+
+    A problem's message is in both languages, or in ``lang`` only when given (for people).
+    """
     stick = _stick(root)
     out: dict[str, Any] = {"stick": str(stick.folder), "problems": []}
 
     def problem(exc: ProvisionError) -> None:
-        out["problems"].append({"code": exc.code, "message": str(exc)})
+        message = str(exc) if lang is None else f"{exc.text(lang)[0]} [{exc.code}]"
+        out["problems"].append({"code": exc.code, "message": message})
 
     try:
         raw = stick.read_top(MANIFEST, MAX_MANIFEST_BYTES)
+        if raw is None and stick.bundle_parts():
+            problem(BadManifest(f"the bundle is damaged: its {MANIFEST} is missing"))
     except ProvisionError as exc:
         problem(exc)
         raw = None

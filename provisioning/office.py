@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.clock import clock
-from provisioning import bundle, enrollment, sealing, signing, trust
+from provisioning import bundle, enrollment, fileops, sealing, signing, trust
 from provisioning.bundle import BundleConfig, Bureau, Device, Fleet, Secrets
 from provisioning.errors import BadContent, BadOfficeConfig, ProvisionError
 from provisioning.generations import ConfigStore
@@ -80,8 +80,7 @@ class _Settings:
         self.path = path
         self.base = path.parent
         try:
-            with path.open("rb") as handle:
-                raw = handle.read(MAX_SETTINGS_BYTES + 1)
+            raw = fileops.read_regular(path, MAX_SETTINGS_BYTES, BadOfficeConfig)
         except OSError as exc:
             raise _fail(str(path), exc.strerror or "cannot be read") from None
         if len(raw) > MAX_SETTINGS_BYTES:

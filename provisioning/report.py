@@ -93,6 +93,8 @@ class Outcome:
     signed_by: str | None = None
     generation: str | None = None
     restarted: list[dict[str, object]] = field(default_factory=list)
+    # Services whose files changed but that were left alone: the paths are below a root.
+    not_restarted: list[str] = field(default_factory=list)
     update: UpdateResult | None = None
     warnings: list[str] = field(default_factory=list)
     enrollment: bytes | None = None  # an enrollment request to write to the stick
@@ -154,6 +156,7 @@ def build(
             "generation": outcome.generation,
         },
         "restarted": outcome.restarted,
+        "not_restarted": outcome.not_restarted,
         "update": outcome.update.to_json() if outcome.update else None,
         "warnings": outcome.warnings,
         "versions": software,
@@ -192,6 +195,10 @@ def _text(data: dict[str, Any]) -> str:
     for item in data["restarted"]:
         state = "成功 / ok" if item["ok"] else f"失败 / failed ({item['code']})"
         lines.append(f"重启 / restarted: {item['service']}: {state}")
+    if data["not_restarted"]:
+        lines.append(
+            f"未重启（--root）/ not restarted (--root): {', '.join(data['not_restarted'])}"
+        )
     if data["update"]:
         lines.append(f"系统更新 / update: {data['update']['detail']}")
     for warning in data["warnings"]:

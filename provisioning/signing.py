@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from provisioning import fileops
 from provisioning.errors import BadSignatureFile, SignatureInvalid, SigningKeyProblem
 from provisioning.fields import Fields, load_json
 
@@ -80,8 +81,7 @@ def load_private(path: Path) -> Ed25519PrivateKey:
         info = path.stat()
         if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise SigningKeyProblem(f"{path} is mode {stat.S_IMODE(info.st_mode):04o}, not 0600")
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_KEY_FILE_BYTES + 1)
+        raw = fileops.read_regular(path, MAX_KEY_FILE_BYTES, SigningKeyProblem)
     except OSError as exc:
         raise SigningKeyProblem(f"{path}: {exc.strerror}") from None
     if len(raw) > MAX_KEY_FILE_BYTES:

@@ -32,6 +32,7 @@ from provisioning.errors import (
     ApplyFailed,
     FilesMismatch,
     HashMismatch,
+    NoStick,
     NotRegularFile,
     SizeMismatch,
     StickUnreadable,
@@ -51,20 +52,39 @@ REPORTS = "reports"
 # the bundle folder is refused without reading them all.
 MAX_ENTRIES = 256
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# O_NONBLOCK: opening a FIFO never waits for a writer (it is refused right after by fstat).
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+# What makes a bundle: any one of them present means the stick carries one (maybe damaged).
+BUNDLE_PARTS = (MANIFEST, SIGNATURE, BUNDLE)
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device file"
-    return "not a regular file"
+def open_root(root: Path) -> int:
+    """Open the stick's mount point; :class:`NoStick` if there is no folder there.
+
+    A missing mount point must never read as "a stick without a bundle": that would make a box
+    write an enrollment request nobody will ever carry back.
+    """
+    fileops.step("open", root)
+    try:
+        return os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise NoStick(f"{root} does not exist") from None
+    except NotADirectoryError:
+        raise NoStick(f"{root} is not a folder") from None
+
+
+def stick_root(text: str, folder: bool = False) -> Path:
+    """Return the stick path a person typed; :class:`NoStick` unless it is a folder.
+
+    With ``folder``, the stick must also hold a ``QINGKA`` folder (commands that only read
+    one: an empty folder there is a wrong path, not an empty stick).
+    """
+    if not text.strip():
+        # Path("") is the current folder: an empty argument must not mean "here".
+        raise NoStick("no path was given for the stick")
+    root = Path(text)
+    os.close(open_root(root))
+    if folder and not Stick(root).has_folder():
+        raise NoStick(f"{root} has no {FOLDER} folder")
+    return root
 
 
 @dataclass(frozen=True)
@@ -96,8 +116,7 @@ class Stick:
     @contextmanager
     def _dir(self, parts: tuple[str, ...], create: bool = False) -> Iterator[int]:
         """Yield a descriptor of ``QINGKA/<parts…>``, refusing links on the way."""
-        fileops.step("open", self.root)
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = open_root(self.root)
         try:
             for depth, name in enumerate((FOLDER, *parts)):
                 where = "/".join((FOLDER, *parts)[: depth + 1])
@@ -132,22 +151,32 @@ class Stick:
 
     def _open_file(self, dir_fd: int, name: str, where: str, cap: int) -> tuple[int, int]:
         """Open a regular file under ``dir_fd``; return (descriptor, size)."""
-        try:
-            fd = fileops.open_fd(Path(name), _FILE_FLAGS, dir_fd=dir_fd)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise NotRegularFile(f"{where} is a symbolic link") from None
-            raise
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise NotRegularFile(f"{where} is {_kind(info.st_mode)}")
-            if info.st_size > cap:
-                raise TooLarge(f"{where}: {info.st_size} bytes, at most {cap}")
-        except BaseException:
+        fd, size = fileops.open_regular(Path(name), NotRegularFile, where, dir_fd=dir_fd)
+        if size > cap:
             os.close(fd)
-            raise
-        return fd, info.st_size
+            raise TooLarge(f"{where}: {size} bytes, at most {cap}")
+        return fd, size
+
+    def bundle_parts(self) -> list[str]:
+        """Return which of ``manifest.json``, ``manifest.sig`` and ``bundle/`` are present.
+
+        Any of them means the office put a bundle here; a bundle missing some part is a damaged
+        bundle, never "no bundle" (which would make a box write an enrollment request instead).
+        """
+        try:
+            with self._dir(()) as folder:
+                found = []
+                for name in BUNDLE_PARTS:
+                    try:
+                        os.stat(name, dir_fd=folder, follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    found.append(name)
+                return found
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise self._unreadable(exc, FOLDER) from None
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -212,7 +241,7 @@ class Stick:
                     if len(found) > self.limits.max_files:
                         raise TooManyFiles(f"more than {self.limits.max_files} files")
                 else:
-                    raise NotRegularFile(f"{BUNDLE}/{path} is {_kind(mode)}")
+                    raise NotRegularFile(f"{BUNDLE}/{path} is {fileops.kind(mode)}")
 
         try:
             with self._dir((BUNDLE,)) as bundle:

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from provisioning import fileops, signing
 from provisioning.errors import (
     BadTrustStore,
+    NoTrustStore,
     ProvisionError,
     RevokedKey,
     TrustUpdateRefused,
@@ -126,8 +127,7 @@ def parse(raw: bytes, error: type[ProvisionError] = BadTrustStore) -> TrustStore
 def read_file(path: Path) -> TrustStore | None:
     """Read the store at ``path``; ``None`` if there is no such file."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_TRUST_BYTES + 1)
+        raw = fileops.read_regular(path, MAX_TRUST_BYTES, BadTrustStore)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -139,7 +139,7 @@ def effective(image_dir: Path, data_dir: Path) -> TrustStore:
     """Return the store the box goes by: the newer one, with both revocation lists."""
     image = read_file(image_dir / TRUST_FILE)
     if image is None:
-        raise BadTrustStore(f"{image_dir / TRUST_FILE} is missing")
+        raise NoTrustStore(f"{image_dir / TRUST_FILE} is missing")
     data = read_file(data_dir / TRUST_FILE)
     chosen = data if data is not None and data.version >= image.version else image
     revoked = image.revoked | (data.revoked if data is not None else frozenset())

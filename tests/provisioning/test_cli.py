@@ -54,6 +54,7 @@ def test_bad_settings_and_missing_manifest_say_what_is_wrong(
 ) -> None:
     settings = tmp_path / "box.toml"
     settings.write_text("[box]\nid = 5\n")
+    (tmp_path / "s").mkdir()
     code, text = cli(capsys, "make", "--config", str(settings), "--out", str(tmp_path / "s"))
     assert code == 1 and "[P-304]" in text and "box.id" in text
     (tmp_path / "empty").mkdir()

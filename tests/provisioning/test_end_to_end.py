@@ -174,7 +174,7 @@ def test_enroll_make_sign_apply_and_run(
     assert cli(capsys, "sign", "--key", str(key), str(stick))[0] == 0
     trust_file = str(office_dir / "trust.json")
     code, out = cli(capsys, "verify", str(stick), "--trust", trust_file, "--box", box_id)
-    assert code == 0 and "verified" in out
+    assert code == 0 and "验证通过" in out
     code, inspected = cli(capsys, "inspect", str(stick), "--trust", trust_file, "--json")
     assert code == 0 and json.loads(inspected)["signature"]["state"] == "valid"
     for secret in (DEVICE_PIN, SECRET_VALUES[3]):

@@ -80,7 +80,8 @@ def test_an_io_error_at_every_file_step_leaves_old_or_new_whole(
             assert config.calendar.deadline(2027, 1).day == 21, hook.failed
             assert run.current() == "gen-0002"
         else:
-            assert outcome.code in ("P-106", "P-401"), (hook.failed, outcome)
+            # P-212: the box's own trust store could not be read (a box fault, nothing changed).
+            assert outcome.code in ("P-106", "P-401", "P-212"), (hook.failed, outcome)
             assert snapshot(run.paths) == before, hook.failed
             # Nothing left behind blocks the next try with the same stick.
             assert run.applier().apply(stick).result == "applied", hook.failed
