@@ -112,3 +112,27 @@ def test_without_daemon_or_configuration(tmp_path: Path) -> None:
     assert "没有配置文件" in result.stderr or "no configuration file" in result.stderr
     assert "qingka config example" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "inf", "-inf", "soon"])
+def test_follow_timeout_must_be_seconds(tmp_path: Path, value: str) -> None:
+    result = qingka("clear", "--config", str(tmp_path / "none.toml"), f"--follow-timeout={value}")
+    assert result.returncode == 2
+    assert "--follow-timeout" in result.stderr and "0 or more" in result.stderr
+    assert "后台" not in result.stdout + result.stderr
+    assert "没有配置文件" not in result.stderr  # refused before anything else was looked at
+
+
+def test_follow_timeout_zero_means_no_limit() -> None:
+    from appliance.cli.clear import follow_timeout  # noqa: PLC0415
+
+    assert follow_timeout("0") == float("inf")
+    assert follow_timeout("2.5") == 2.5
+
+
+def test_a_timeout_without_the_service_never_says_it_goes_on(setup: Any) -> None:
+    rig = setup()
+    result = qingka("clear", "--config", str(rig.config), "--follow-timeout", "0.01")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "后台进行" not in result.stdout + result.stderr
+    assert "清卡服务未运行" in result.stderr and "不会在后台继续" in result.stderr
