@@ -21,10 +21,22 @@ from appliance.cli.output import (
 )
 from appliance.clock import clock
 from appliance.daemon.config import ConfigError, load_config
-from appliance.storage.backups import BackupStore
-from appliance.storage.errors import ExportNotRecorded, StorageError, describe
+from appliance.storage.backups import MISSING_EN, MISSING_ZH, BackupStore
+from appliance.storage.errors import (
+    ExportNoFolder,
+    ExportNotAFolder,
+    ExportNotRecorded,
+    StorageError,
+    describe,
+)
 from appliance.storage.export import read_archive_manifest
-from appliance.storage.records import PeriodBackup, PeriodCheck, Problem, period_text
+from appliance.storage.records import (
+    FileProblem,
+    PeriodBackup,
+    PeriodCheck,
+    Problem,
+    period_text,
+)
 from appliance.storage.words import PROBLEM_WORDS
 
 # Where the daemon keeps its data partition unless its configuration says otherwise.
@@ -62,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "export",
         parents=[common],
         help="write a .zip of the backups into DIR and mark them exported; "
-        "exit 1 if damaged files had to be left out",
+        "exit 1 if damaged files had to be left out, 2 if DIR is not a folder",
     )
     export.add_argument("dest", type=Path, metavar="DIR", help="folder to write the .zip into")
     export.add_argument("--device", metavar="DEVICE_NO", help="export only this device")
@@ -96,6 +108,9 @@ def guarded(
         except ExportNotRecorded as exc:
             report_error(args, exc, lang, {"archive": str(exc.archive)})
             return EXIT_STORAGE
+        except (ExportNoFolder, ExportNotAFolder) as exc:
+            report_error(args, exc, lang, {})  # a mistyped folder, not a failing disk
+            return EXIT_USAGE
         except StorageError as exc:
             report_error(args, exc, lang, {})
             return EXIT_STORAGE
@@ -152,10 +167,14 @@ def run_list(args: argparse.Namespace, store: BackupStore) -> int:
 def print_period(backup: PeriodBackup) -> None:
     """Print one period and its files."""
     when = period_text(backup.period)
+    if backup.manifest_missing:
+        print(say(f"  {when}  {MISSING_ZH}", f"  {when}  {MISSING_EN}"))
+        print(say("    请运行 qingka backup verify", "    Run qingka backup verify"))
+        return
     if backup.manifest_error:
         print(
             say(
-                f"  {when}  清单无法读取（{backup.manifest_error}）",
+                f"  {when}  清单无法读取（{backup.manifest_error_zh or backup.manifest_error}）",
                 f"  {when}  manifest unreadable ({backup.manifest_error})",
             )
         )
@@ -185,10 +204,12 @@ def run_verify(args: argparse.Namespace, store: BackupStore) -> int:
     if args.json:
         print_json(report.to_json())
     else:
-        if not report.periods:
+        if not report.periods and not report.strays:
             print(say("还没有备份", "No backups yet"))
         for check in report.periods:
             print_check(check)
+        for stray in report.strays:
+            print(problem_line(stray, f"{store.backups_dir.name}/{stray.name}"))
         periods, verified, problems = len(report.periods), report.verified, report.problem_count
         print(
             say(
@@ -199,19 +220,37 @@ def run_verify(args: argparse.Namespace, store: BackupStore) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def problem_line(problem: Problem, name: str, reason: str) -> str:
-    """Return one problem in plain words, Chinese first."""
-    label_zh, label_en, text_zh, text_en = PROBLEM_WORDS[problem]
-    detail = f" ({reason})" if reason else ""
-    return say(f"{label_zh}：{name} — {text_zh}{detail}", f"{label_en}: {name} — {text_en}{detail}")
+def problem_line(problem: FileProblem, name: str) -> str:
+    """Return one problem in plain words, in the language of this run."""
+    label_zh, label_en, text_zh, text_en = PROBLEM_WORDS[problem.problem]
+    reason_zh, reason_en = problem.reason_in("zh"), problem.reason_in("en")
+    return say(
+        f"{label_zh}：{name} — {text_zh}" + (f"（{reason_zh}）" if reason_zh else ""),
+        f"{label_en}: {name} — {text_en}" + (f" ({reason_en})" if reason_en else ""),
+    )
 
 
 def print_check(check: PeriodCheck) -> None:
     """Print one period's verification."""
     when = period_text(check.period)
     head = say(f"{when}  设备 {check.device_no}", f"{when}  device {check.device_no}")
+    if check.manifest_missing:
+        # The period's data is all there may be of it: never call its files leftovers.
+        print(
+            say(
+                f"{head}：清单缺失：无法校验本期备份；其 {check.kept} 个文件均已保留",
+                f"{head}: manifest missing: this period's backup cannot be checked;"
+                f" its files are kept ({check.kept})",
+            )
+        )
+        return
     if check.manifest_error:
-        print(say(f"{head}：清单损坏（{check.manifest_error}）", f"{head}: manifest damaged"))
+        print(
+            say(
+                f"{head}：清单损坏（{check.manifest_error_in('zh')}）",
+                f"{head}: manifest damaged ({check.manifest_error})",
+            )
+        )
         return
     state = say("正常", "OK") if check.ok else say("有问题", "PROBLEMS")
     print(
@@ -221,7 +260,7 @@ def print_check(check: PeriodCheck) -> None:
         )
     )
     for item in check.problems:
-        print(f"    {problem_line(item.problem, item.name, item.reason)}")
+        print(f"    {problem_line(item, item.name)}")
 
 
 def run_export(args: argparse.Namespace, store: BackupStore) -> int:
@@ -247,5 +286,8 @@ def run_export(args: argparse.Namespace, store: BackupStore) -> int:
             print(say("以下文件已损坏或丢失，未导出：", "Damaged or missing, not exported:"))
         for item in problems:
             name = f"{item['device_no']} {period_text(item['period'])} {item['name'] or '-'}"
-            print(f"    {problem_line(Problem(item['problem']), name, item['reason'])}")
+            problem = FileProblem(
+                item["name"], Problem(item["problem"]), item["reason"], item.get("reason_zh", "")
+            )
+            print(f"    {problem_line(problem, name)}")
     return EXIT_FAILED if problems else EXIT_OK

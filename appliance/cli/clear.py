@@ -4,9 +4,11 @@ Exit codes (the worst outcome when several devices are cleared):
 
     0   done, or already cleared
     10  not due yet (nothing to do; the outcome says from when)
-    20  the box goes on by itself (network, bureau or device busy: it retries; or the job is
-        still running when this command stops watching)
+    20  the box goes on by itself (network, bureau or device busy: it retries; or the clearing
+        service's job is still running when this command stops watching)
     30  needs a person (PIN, lock, declaration, full disk, ...)
+    1   no clearing service runs and --follow-timeout ran out: the clearing, run by this
+        command, stopped at a safe point; nothing goes on until it is asked again
     2   bad arguments or configuration
     5   another process owns the devices, or the daemon is too busy to answer
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -31,8 +34,8 @@ from appliance.cli.connect import (
     fail,
     load_or_fail,
 )
-from appliance.cli.output import EXIT_BUSY, EXIT_USAGE, default_lang, say
-from appliance.cli.progress import ProgressView
+from appliance.cli.output import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, default_lang, print_error, say
+from appliance.cli.progress import ProgressView, ticking
 
 # Severity order for the exit code of a multi-device clear.
 _SEVERITY = [
@@ -47,6 +50,8 @@ FOLLOW_TIMEOUT_S = 600.0
 # How often a follower that lost the daemon looks again (it may be restarting).
 RECONNECT_S = 1.0
 EXIT_GOES_ON = EXIT_CODES[OutcomeKind.RETRY_LATER]
+# The outcome of a job paused at a step boundary because its box was closed.
+PAUSED_CODE = "J-401"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,13 +67,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true", help="print the outcomes as JSON")
     parser.add_argument(
         "--follow-timeout",
-        type=float,
+        type=follow_timeout,
         default=FOLLOW_TIMEOUT_S,
         metavar="SECONDS",
-        help=f"stop watching after this long; the job goes on (default {FOLLOW_TIMEOUT_S:g})",
+        help="stop watching after this many seconds (0: watch until every device has an "
+        "outcome). Through the clearing service the job goes on; without it, the clearing "
+        f"stops at a safe point (default {FOLLOW_TIMEOUT_S:g})",
     )
     add_connection_arguments(parser)
     parser.set_defaults(handler=run)
+
+
+def follow_timeout(text: str) -> float:
+    """Return ``--follow-timeout`` in seconds: 0 (no limit) or a positive finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a number of seconds, 0 or more (0: watch until the end)"
+        )
+    return math.inf if value == 0 else value
 
 
 def worst(outcomes: list[Outcome]) -> int:
@@ -84,9 +104,11 @@ def run(args: argparse.Namespace) -> int:
     lang = default_lang()
     view = ProgressView(lang)
     path, state = daemon_socket(args)
+    complete = True
     if state == "running" and path is not None:
         try:
-            outcomes = through_daemon(path, args.device, view, args.json, args.follow_timeout)
+            with ticking(view, not args.json):
+                outcomes = through_daemon(path, args.device, view, args.json, args.follow_timeout)
         except ApiError as exc:
             code = EXIT_USAGE if exc.code in ("A-400", "A-404") else EXIT_GOES_ON
             return fail(args, exc.code, exc.message_zh, str(exc), code)
@@ -104,10 +126,27 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         from appliance.cli.local import clear_here  # noqa: PLC0415 - only without a daemon
 
-        result = clear_here(args, config, view)
+        with ticking(view, not args.json):
+            result = clear_here(args, config, view)
         if isinstance(result, int):
             return result
-        outcomes = result
+        outcomes, complete = result
+        # J-401 is a job paused because its box closed: here, because this command stopped.
+        if not complete or any(o.code == PAUSED_CODE for o in outcomes):
+            # No service runs: nothing goes on in the background once this command stops.
+            if args.json:
+                print(json.dumps([o.to_json() for o in outcomes], ensure_ascii=False, indent=2))
+            print_error(
+                say(
+                    "等待超时（--follow-timeout）：清卡服务未运行，本次清卡已在安全的步骤停止，"
+                    "不会在后台继续；请再次运行 qingka clear，或启动清卡服务（它会接着完成）",
+                    "Stopped waiting (--follow-timeout): no clearing service runs, so the "
+                    "clearing stopped at a safe point and does not go on; run qingka clear "
+                    "again, or start the service (it finishes the clearing)",
+                    lang,
+                )
+            )
+            return EXIT_FAILED
     if args.json:
         print(json.dumps([o.to_json() for o in outcomes], ensure_ascii=False, indent=2))
     elif not outcomes:
@@ -168,6 +207,9 @@ def through_daemon(
 
 def _until(events: Iterator[dict[str, Any]], deadline: float) -> Iterator[dict[str, Any]]:
     """Yield events until ``deadline`` (a watchdog thread closes the stream then)."""
+    if math.isinf(deadline):
+        yield from events
+        return
     closer = threading.Timer(max(0.0, deadline - time.monotonic()), _close, (events,))
     closer.daemon = True
     closer.start()

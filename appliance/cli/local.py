@@ -39,8 +39,12 @@ def own_box(args: argparse.Namespace, config: DaemonConfig, **kwargs: Any) -> Bo
 
 def clear_here(
     args: argparse.Namespace, config: DaemonConfig, view: ProgressView
-) -> list[Outcome] | int:
-    """Clear in this process; return the outcomes, or an exit code when it cannot start."""
+) -> tuple[list[Outcome], bool] | int:
+    """Clear in this process; return the outcomes, or an exit code when it cannot start.
+
+    The outcomes come with whether every queued device has one: when ``--follow-timeout``
+    runs out first, the box is closed, which stops the clearing at its next step boundary.
+    """
     try:
         config.bureau_config()
     except ConfigError as exc:
@@ -82,7 +86,9 @@ def clear_here(
             box.engine.tick()
             arrived.wait(0.05)
             arrived.clear()
-    return [outcomes[url] for url in queued if url in outcomes]
+    # Closing the box waits for the job to reach a step boundary: it may have ended meanwhile.
+    done = [outcomes[url] for url in queued if url in outcomes]
+    return done, len(done) == len(queued)
 
 
 def status_here(args: argparse.Namespace, config: DaemonConfig) -> dict[str, Any] | int:

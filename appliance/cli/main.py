@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from appliance.cli.output import EXIT_USAGE, choose_lang
+from appliance.cli.output import EXIT_PIPE, EXIT_USAGE, choose_lang
 
 # Every command, in the order ``qingka --help`` lists them: (name, module, one-line help).
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -88,7 +89,33 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``qingka`` with ``argv`` and return its exit code."""
+    """Run ``qingka`` with ``argv`` and return its exit code.
+
+    A reader that stops early (``qingka backup list | head``) closes the pipe: the command ends
+    quietly with 141, as a shell's own tools do on SIGPIPE, instead of a traceback. Python
+    ignores SIGPIPE, so the write (or the flush of what is buffered) raises BrokenPipeError;
+    standard output then points at /dev/null so the flush at exit cannot raise it again.
+    """
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # here, while a closed pipe can still be handled
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_PIPE
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # not a real file (tests capture it): nothing is flushed to a closed pipe then
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(args_list).parse_args(args_list)
     choose_lang(getattr(args, "lang", None) or args.global_lang)

@@ -14,6 +14,7 @@ EXIT_USAGE = 2  # bad arguments or configuration (argparse's own code for bad ar
 EXIT_DEVICE = 3  # the device could not be read or refused
 EXIT_STORAGE = 4  # the data partition or a backup could not be used
 EXIT_BUSY = 5  # another process owns the box's devices, or the daemon is too busy to answer
+EXIT_PIPE = 141  # standard output was closed early (| head): 128 + SIGPIPE, as a shell says
 
 _chosen: str | None = None
 

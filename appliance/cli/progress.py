@@ -1,15 +1,26 @@
-"""Live progress of a clearing on a terminal: a bar with the step in words, then the outcome."""
+"""Live progress of a clearing on a terminal: a bar with the step in words, then the outcome.
+
+A step can wait a long time (a bureau that does not answer holds "uploading" for a minute):
+while :func:`ticking` runs, the bar is redrawn about once a second so its elapsed time keeps
+counting and the person sees the box is still at work. Only on a terminal: piped output and
+``--json`` get each step once, as a line.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from appliance.clearing.outcomes import Outcome, OutcomeKind
 from appliance.clearing.steps import JobStep
 
 BAR_WIDTH = 30
+# How often the bar is redrawn while a step waits.
+TICK_S = 1.0
 KIND_WORDS = {
     OutcomeKind.DONE: ("清卡成功", "Cleared"),
     OutcomeKind.ALREADY_CLEARED: ("本期已清卡", "Already cleared"),
@@ -28,6 +39,9 @@ class ProgressView:
         self.tty = self.stream.isatty()
         self.started = time.monotonic()
         self._last_step = ""
+        # The ticker thread and the event handler both draw: one at a time.
+        self._lock = threading.Lock()
+        self._shown: tuple[int, str] | None = None  # (percent, label) of the bar on screen
 
     def step(self, event: dict[str, Any]) -> None:
         """Show one step event."""
@@ -37,21 +51,37 @@ class ProgressView:
             return
         label = step.label_zh if self.lang == "zh" else step.label_en
         percent = int(event.get("progress", step.progress))
+        with self._lock:
+            if self.tty:
+                self._shown = (percent, label)
+                self.stream.write("\r" + self._line(percent, label) + " " * 8)
+            elif step.value != self._last_step:
+                self.stream.write(self._line(percent, label) + "\n")
+            self._last_step = step.value
+            self.stream.flush()
+
+    def tick(self) -> None:
+        """Redraw the bar on a terminal with the time elapsed now (nothing elsewhere)."""
+        with self._lock:
+            if self.tty and self._shown is not None:
+                self.stream.write("\r" + self._line(*self._shown) + " " * 8)
+                self.stream.flush()
+
+    def _line(self, percent: int, label: str) -> str:
         filled = BAR_WIDTH * percent // 100
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)
         elapsed = time.monotonic() - self.started
-        line = f"[{bar}] {percent:3d}%  {label}  ({elapsed:4.1f}s)"
-        if self.tty:
-            self.stream.write("\r" + line + " " * 8)
-        elif step.value != self._last_step:
-            self.stream.write(line + "\n")
-        self._last_step = step.value
-        self.stream.flush()
+        return f"[{bar}] {percent:3d}%  {label}  ({elapsed:4.1f}s)"
 
     def outcome(self, outcome: Outcome) -> None:
         """Show how the clearing ended: what happened, what to do, the code."""
-        if self.tty:
+        with self._lock:
+            self._outcome(outcome)
+
+    def _outcome(self, outcome: Outcome) -> None:
+        if self.tty and self._shown is not None:
             self.stream.write("\n")
+        self._shown = None  # the bar is done: no more redraws over the outcome
         zh = self.lang == "zh"
         title = KIND_WORDS[outcome.kind][0 if zh else 1]
         what = outcome.message(self.lang)
@@ -71,3 +101,27 @@ class ProgressView:
             )
         self.stream.write(f"[{outcome.code}]\n")
         self.stream.flush()
+
+
+@contextlib.contextmanager
+def ticking(view: ProgressView, enabled: bool = True, interval: float = TICK_S) -> Iterator[None]:
+    """Redraw ``view`` every ``interval`` seconds while the block runs (only on a terminal)."""
+    if not enabled or not view.tty:
+        yield
+        return
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(interval):
+            try:
+                view.tick()
+            except (OSError, ValueError):
+                return  # the terminal went away (closed pipe, closed stream): stop drawing
+
+    thread = threading.Thread(target=run, name="progress ticker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

@@ -34,15 +34,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     history.add_argument("--device", help="only this device (URL or number)")
     history.add_argument(
         "--limit",
-        type=int,
+        type=history_limit,
         default=24,
-        choices=range(1, 501),
         metavar="N",
-        help="how many (1..500, default 24)",
+        help=f"how many ({MIN_LIMIT}..{MAX_LIMIT}, default 24)",
     )
     history.add_argument("--json", action="store_true", help="print JSON for machines")
     add_connection_arguments(history)
     history.set_defaults(handler=run_history)
+
+
+# The daemon's ``history`` command takes 1..500 (docs/local-api.md).
+MIN_LIMIT = 1
+MAX_LIMIT = 500
+
+
+def history_limit(text: str) -> int:
+    """Return ``--limit`` if it is a whole number in 1..500 (one plain sentence otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not MIN_LIMIT <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"--limit must be between {MIN_LIMIT} and {MAX_LIMIT} (not {text!r})"
+        )
+    return value
 
 
 BUSY_ZH = "清卡服务正在运行，但此刻太忙无法应答；请稍后再试"
@@ -128,26 +145,44 @@ def print_status(status: dict[str, Any], lang: str) -> None:
 
 def run_history(args: argparse.Namespace) -> int:
     """Print the history, from the daemon or from the journal when none runs."""
+    device = args.device
+    known: set[str] = set()  # names of devices the box knows, looked up only when needed
     try:
-        state, rows = from_daemon(args, "history", device=args.device, limit=args.limit)
+        state, rows = from_daemon(args, "history", device=device, limit=args.limit)
+        if state == "running" and device is not None and not rows:
+            _, devices = from_daemon(args, "devices")
+            known, number = _device_names(devices or [], device)
+            if number is not None and number != device:  # given by URL: ask by its number
+                _, rows = from_daemon(args, "history", device=number, limit=args.limit)
     except ApiError as exc:
         return fail(args, exc.code, exc.message_zh, str(exc), EXIT_DEVICE)
     if state == "busy":
         return fail(args, "A-503", BUSY_ZH, BUSY_EN, EXIT_BUSY)
     lang = default_lang()
+    here = rows is None
     if rows is None:
         config = load_or_fail(args)
         if config is None:
             return EXIT_USAGE
-        if not args.json:
-            print(
-                say(
-                    "（清卡服务未运行，以下来自本机记录）",
-                    "(the service is not running; from the box's records)",
-                    lang,
-                )
+        rows, known = _journal_history(config.database_path, device, args.limit)
+        known |= {spec.url for spec in config.devices}
+    if device is not None and not rows and device not in known:
+        return fail(
+            args,
+            "A-404",
+            f"没有这个设备：{device}（配置中没有它，也没有它的清卡记录；可用 qingka devices 查看）",
+            f"There is no device {device}: it is not configured and has no clearing on record "
+            "(see qingka devices)",
+            EXIT_USAGE,
+        )
+    if here and not args.json:
+        print(
+            say(
+                "（清卡服务未运行，以下来自本机记录）",
+                "(the service is not running; from the box's records)",
+                lang,
             )
-        rows = _journal_history(config.database_path, args.device, args.limit)
+        )
     if args.json:
         print_json(rows)
         return EXIT_OK
@@ -165,15 +200,44 @@ def run_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _journal_history(path: Path, device: str | None, limit: int) -> list[dict[str, Any]]:
+def _device_names(devices: list[dict[str, Any]], device: str) -> tuple[set[str], str | None]:
+    """Return every URL and device number in the daemon's ``devices``, and ``device``'s number."""
+    names: set[str] = set()
+    number = None
+    for row in devices:
+        data = row.get("device") or {}
+        row_names = {str(row.get("url")), str(data.get("device_no") or "")} - {""}
+        names |= row_names
+        if device in row_names and data.get("device_no"):
+            number = str(data["device_no"])
+    return names, number
+
+
+def _journal_history(
+    path: Path, device: str | None, limit: int
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Return the journal's outcomes, and the device numbers and URLs it has any of."""
     from appliance.clearing.journal import Journal  # noqa: PLC0415 - only without a daemon
     from appliance.storage.database import Database  # noqa: PLC0415
 
     if not path.exists():
-        return []
+        return [], set()
     db = Database(path)
     try:
-        return Journal(db).history(device, limit)
+        known: set[str] = set()
+        if device is not None:
+            # A device given by URL: its outcomes are kept under its device number.
+            for row in db.query(
+                "SELECT device_no, url FROM outcomes WHERE device_no = ? OR url = ? "
+                "ORDER BY id DESC LIMIT 1",
+                (device, device),
+            ):
+                known |= {row["device_no"], row["url"] or row["device_no"]}
+                device = str(row["device_no"])
+            # A job started (a device read and its period begun) makes a device known too.
+            if db.query("SELECT 1 FROM jobs WHERE device_no = ? LIMIT 1", (device,)):
+                known.add(device)
+        return Journal(db).history(device, limit), known
     finally:
         db.close()
 

@@ -18,6 +18,12 @@ full or read-only disk), the pending file is removed again.
 
 Nothing is ever deleted to make room. :meth:`BackupStore.prune` removes a period only when
 every one of its files has been exported and the period is older than the retention.
+
+A period folder that holds files but no manifest was damaged (a save never leaves one: its files
+are pending until the manifest lists them). Its files are kept: it is listed and verified as
+"manifest missing", never pruned, and refused as a place to save into until a person looks.
+Anything else in ``backups/`` (a file, a FIFO, a folder with an odd name) is reported as stray
+and left alone; ``backups`` itself being anything but a folder is a :class:`BackupsDirDamaged`.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -38,6 +45,7 @@ from appliance.storage.errors import (
     BackupConflict,
     BackupCorrupt,
     BackupNotFound,
+    BackupsDirDamaged,
     BadBackupRequest,
     ExportNotRecorded,
     StorageError,
@@ -80,6 +88,9 @@ LOCK_NAME = ".lock"
 TRASH_PREFIX = ".trash-"
 # A stored file's name until its manifest lists it (no stored name starts with a dot).
 PENDING_PREFIX = ".pending-"
+# What a period folder with files but no manifest says of itself.
+MISSING_EN = "the manifest is missing"
+MISSING_ZH = "清单缺失"
 
 
 def _now() -> datetime:
@@ -160,7 +171,16 @@ class BackupStore:
         stored = compress.compress(content)
         folder = self._period_dir(device_no, period)
         with self._locked():
-            files = self._read_manifest(device_no, period) or ()
+            files = self._read_manifest(device_no, period)
+            if files is None and folder.is_dir():
+                kept = _data_names(self._entries(folder))
+                if kept:
+                    raise BackupCorrupt(
+                        f"the manifest is missing; {len(kept)} files are kept",
+                        folder,
+                        zh=f"清单缺失；{len(kept)} 个文件已保留",
+                    )
+            files = files or ()
             if folder.is_dir():
                 with _translated(folder):
                     self._settle(folder, files)
@@ -262,20 +282,30 @@ class BackupStore:
     # -- listing and verifying --------------------------------------------------------------
 
     def periods(self) -> list[PeriodBackup]:
-        """Return every period that has a manifest, by device then period."""
+        """Return every period with a manifest, or with files but no manifest, by device, period."""
         result = []
-        for device_no, period, _ in self._period_dirs():
+        for device_no, period, folder in self._period_dirs():
             try:
                 files = self._read_manifest(device_no, period)
             except BackupCorrupt as exc:
-                result.append(PeriodBackup(device_no, period, (), exc.detail))
+                result.append(PeriodBackup(device_no, period, (), exc.detail, exc.detail_zh))
                 continue
             if files is not None:
                 result.append(PeriodBackup(device_no, period, files))
+            elif _data_names(self._entries(folder)):
+                result.append(
+                    PeriodBackup(
+                        device_no, period, (), MISSING_EN, MISSING_ZH, manifest_missing=True
+                    )
+                )
         return result
 
     def verify(self) -> VerifyReport:
-        """Recheck every checksum; report missing, corrupt and extra files per period."""
+        """Recheck every checksum; report missing, corrupt and extra files per period.
+
+        A period folder with files but no manifest is reported once, as "manifest missing":
+        its files are the backup's data, not extras to clean up.
+        """
         checks = []
         for device_no, period, folder in self._period_dirs():
             names = self._entries(folder)
@@ -283,19 +313,34 @@ class BackupStore:
                 files = self._read_manifest(device_no, period)
             except BackupCorrupt as exc:
                 leftovers = sum(1 for name in names if _interrupted(name, set()))
-                checks.append(PeriodCheck(device_no, period, 0, (), exc.detail, leftovers))
+                checks.append(
+                    PeriodCheck(
+                        device_no,
+                        period,
+                        0,
+                        (),
+                        exc.detail,
+                        leftovers,
+                        manifest_error_zh=exc.detail_zh,
+                    )
+                )
                 continue
             listed = {item.stored_name for item in files or ()}
             leftovers = sum(1 for name in names if _interrupted(name, listed))
-            extras = [
-                name
-                for name in names
-                if name != MANIFEST_NAME
-                and name not in listed
-                and not name.startswith((fsio.TEMP_PREFIX, PENDING_PREFIX))
-            ]
-            if files is None and not extras:
-                continue  # an empty folder, or only leftovers of an interrupted first save
+            extras = [name for name in _data_names(names) if name not in listed]
+            if files is None:
+                if extras:
+                    checks.append(
+                        PeriodCheck(
+                            device_no,
+                            period,
+                            0,
+                            leftovers=leftovers,
+                            manifest_missing=True,
+                            kept=len(extras),
+                        )
+                    )
+                continue  # else an empty folder, or only leftovers of an interrupted first save
             problems = []
             verified = 0
             for record in files or ():
@@ -306,7 +351,27 @@ class BackupStore:
                     verified += 1
             problems += [FileProblem(name, Problem.EXTRA, "") for name in extras]
             checks.append(PeriodCheck(device_no, period, verified, tuple(problems), "", leftovers))
-        return VerifyReport(tuple(checks))
+        return VerifyReport(tuple(checks), self._strays())
+
+    def _strays(self) -> tuple[FileProblem, ...]:
+        """Return what lies in the backup folder outside any period folder (never removed)."""
+        if not self.backups_dir.is_dir():
+            return ()
+        strays = []
+        for device_no in self._entries(self.backups_dir):
+            device_dir = self.backups_dir / device_no
+            if device_no == LOCK_NAME or device_no.startswith(fsio.TEMP_PREFIX):
+                continue
+            if not DEVICE_PATTERN.fullmatch(device_no) or not _real_dir(device_dir):
+                strays.append(_stray(device_dir, device_no))
+                continue
+            for name in self._entries(device_dir):
+                folder = device_dir / name
+                if name.startswith(TRASH_PREFIX) and _real_dir(folder):
+                    continue  # a pruned period, finished off by the next prune
+                if not (_real_dir(folder) and _period_name(name)):
+                    strays.append(_stray(folder, f"{device_no}/{name}"))
+        return tuple(strays)
 
     # -- export and retention ---------------------------------------------------------------
 
@@ -407,8 +472,18 @@ class BackupStore:
             return sorted(entry.name for entry in folder.iterdir())
 
     def _period_dirs(self) -> Iterator[tuple[str, int, Path]]:
-        """Yield (device_no, period, folder) of every period folder, sorted."""
+        """Yield (device_no, period, folder) of every period folder, sorted.
+
+        No ``backups`` folder yet is a box with no backups yet; anything else in its place is
+        :class:`BackupsDirDamaged`, never "no backups".
+        """
         if not self.backups_dir.is_dir():
+            if os.path.lexists(self.backups_dir):
+                raise BackupsDirDamaged(
+                    f"{_entry_kind(self.backups_dir)[1]} where the backup folder should be",
+                    self.backups_dir,
+                    zh=f"备份目录的位置上是{_entry_kind(self.backups_dir)[0]}",
+                )
             return
         for device_no in self._entries(self.backups_dir):
             device_dir = self.backups_dir / device_no
@@ -416,13 +491,9 @@ class BackupStore:
                 continue
             for name in self._entries(device_dir):
                 folder = device_dir / name
-                if len(name) != 6 or not name.isdigit() or not _real_dir(folder):
-                    continue
-                try:
-                    period = check_period(int(name))
-                except BadBackupRequest:
-                    continue
-                yield device_no, period, folder
+                period = _period_name(name)
+                if period is not None and _real_dir(folder):
+                    yield device_no, period, folder
 
     def _read_manifest(self, device_no: str, period: int) -> tuple[BackupFile, ...] | None:
         """Return the files a period's manifest lists, or None if it has no manifest."""
@@ -449,18 +520,33 @@ class BackupStore:
                 path = folder / f"{PENDING_PREFIX}{record.stored_name}"
                 data = fsio.read_capped(path, record.stored_size)
             if len(data) != record.stored_size:
-                raise BackupCorrupt(f"{len(data)} bytes on disk, {record.stored_size} recorded")
+                raise BackupCorrupt(
+                    f"{len(data)} bytes on disk, {record.stored_size} recorded",
+                    zh=f"磁盘上为 {len(data)} 字节，记录为 {record.stored_size} 字节",
+                )
             if hashlib.sha256(data).hexdigest() != record.stored_sha256:
-                raise BackupCorrupt("the stored file's SHA-256 does not match")
+                raise BackupCorrupt(
+                    "the stored file's SHA-256 does not match", zh="存储文件的 SHA-256 不符"
+                )
             content = compress.decompress(data, record.size)
         except FileNotFoundError:
-            return FileProblem(record.name, Problem.MISSING, "the file is not there")
+            return FileProblem(record.name, Problem.MISSING, "the file is not there", "文件不存在")
         except BackupCorrupt as exc:
-            return FileProblem(record.name, Problem.CORRUPT, exc.detail)
+            return FileProblem(record.name, Problem.CORRUPT, exc.detail, exc.detail_zh)
         except OSError as exc:
-            return FileProblem(record.name, Problem.CORRUPT, f"cannot be read: {exc.strerror}")
+            return FileProblem(
+                record.name,
+                Problem.CORRUPT,
+                f"cannot be read: {exc.strerror}",
+                f"无法读取：{exc.strerror}",
+            )
         if hashlib.sha256(content).hexdigest() != record.sha256:
-            return FileProblem(record.name, Problem.CORRUPT, "the content's SHA-256 does not match")
+            return FileProblem(
+                record.name,
+                Problem.CORRUPT,
+                "the content's SHA-256 does not match",
+                "内容的 SHA-256 不符",
+            )
         return content
 
     def _settle(self, folder: Path, files: tuple[BackupFile, ...]) -> None:
@@ -494,6 +580,49 @@ class BackupStore:
             if DEVICE_PATTERN.fullmatch(device_dir.name) and _real_dir(device_dir):
                 with contextlib.suppress(OSError):
                     device_dir.rmdir()  # fails, as it should, while it holds anything
+
+
+def _data_names(names: list[str]) -> list[str]:
+    """Return the names in a period folder that hold data (not the manifest, not leftovers)."""
+    return [
+        name
+        for name in names
+        if name != MANIFEST_NAME and not name.startswith((fsio.TEMP_PREFIX, PENDING_PREFIX))
+    ]
+
+
+def _period_name(name: str) -> int | None:
+    """Return the period a folder ``name`` stands for, or None if it names none."""
+    if len(name) != 6 or not name.isdigit():
+        return None
+    try:
+        return check_period(int(name))
+    except BadBackupRequest:
+        return None
+
+
+def _entry_kind(path: Path) -> tuple[str, str]:
+    """Return what ``path`` is, in Chinese and English (for a person deciding what to do)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return "无法读取的条目", "an entry that cannot be read"
+    if stat.S_ISLNK(mode):
+        return "符号链接", "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "文件夹", "a folder"
+    if stat.S_ISREG(mode):
+        return "普通文件", "a regular file"
+    if stat.S_ISFIFO(mode):
+        return "命名管道 FIFO", "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "套接字", "a socket"
+    return "设备文件", "a device node"
+
+
+def _stray(path: Path, name: str) -> FileProblem:
+    zh, en = _entry_kind(path)
+    return FileProblem(name, Problem.STRAY, en, zh)
 
 
 def _interrupted(name: str, listed: set[str]) -> bool:

@@ -27,13 +27,22 @@ def decompress(data: bytes, size: int) -> bytes:
     try:
         content = inflater.decompress(data, size + 1)
     except zlib.error as exc:
-        raise BackupCorrupt(f"not a valid gzip file: {exc}") from exc
+        raise BackupCorrupt(
+            f"not a valid gzip file: {exc}", zh=f"不是有效的 gzip 文件：{exc}"
+        ) from exc
     if len(content) > size:
-        raise BackupCorrupt(f"unpacks to more than the {size} bytes recorded")
+        raise BackupCorrupt(
+            f"unpacks to more than the {size} bytes recorded", zh=f"解压后超过记录的 {size} 字节"
+        )
     if not inflater.eof:
-        raise BackupCorrupt("the gzip file is cut short")
+        raise BackupCorrupt("the gzip file is cut short", zh="gzip 文件不完整")
     if inflater.unused_data:
-        raise BackupCorrupt("bytes after the end of the gzip file")
+        raise BackupCorrupt(
+            "bytes after the end of the gzip file", zh="gzip 文件结尾之后还有多余字节"
+        )
     if len(content) != size:
-        raise BackupCorrupt(f"unpacks to {len(content)} bytes, {size} recorded")
+        raise BackupCorrupt(
+            f"unpacks to {len(content)} bytes, {size} recorded",
+            zh=f"解压后为 {len(content)} 字节，记录为 {size} 字节",
+        )
     return content

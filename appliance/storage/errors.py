@@ -20,8 +20,10 @@ class StorageError(Exception):
 
     code = "S-000"
 
-    def __init__(self, detail: str = "", path: Path | str | None = None) -> None:
+    def __init__(self, detail: str = "", path: Path | str | None = None, zh: str = "") -> None:
         self.detail = detail or message(self.code, "S-000").en
+        # The detail in Chinese, for the person reading it (``detail`` is for logs and JSON).
+        self.detail_zh = zh or (self.detail if detail else message(self.code, "S-000").zh)
         self.path = str(path) if path is not None else ""
         super().__init__(self.detail)
 
@@ -32,6 +34,10 @@ class StorageError(Exception):
     def text(self, lang: str) -> tuple[str, str]:
         """Return (what happened, what to do) in ``lang`` ("zh" or "en")."""
         return message(self.code, "S-000").text(lang)
+
+    def detail_in(self, lang: str) -> str:
+        """Return the detail in ``lang`` ("zh" or "en")."""
+        return self.detail_zh if lang == "zh" else self.detail
 
 
 class StorageFull(StorageError):
@@ -80,6 +86,32 @@ class ExportFailed(StorageError):
     """The export destination cannot be written: missing, full, read-only."""
 
     code = "S-008"
+
+
+class BackupsDirDamaged(StorageError):
+    """``backups`` on the data partition is not a folder (a file, a link to nothing, ...)."""
+
+    code = "S-010"
+
+
+class ExportNoFolder(ExportFailed):
+    """The export destination does not exist."""
+
+    code = "S-011"
+
+    def text(self, lang: str) -> tuple[str, str]:
+        """Return (what happened, what to do), naming the folder."""
+        return message(self.code, "S-008").filled(path=self.path).text(lang)
+
+
+class ExportNotAFolder(ExportFailed):
+    """The export destination is a file (or anything else) rather than a folder."""
+
+    code = "S-012"
+
+    def text(self, lang: str) -> tuple[str, str]:
+        """Return (what happened, what to do), naming the destination."""
+        return message(self.code, "S-008").filled(path=self.path).text(lang)
 
 
 class ExportNotRecorded(StorageError):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.storage import fsio, readable
-from appliance.storage.errors import ExportFailed
+from appliance.storage.errors import ExportFailed, ExportNoFolder, ExportNotAFolder
 from appliance.storage.records import (
     KIND_SUMMARY,
     KINDS,
@@ -50,6 +50,7 @@ class ExportProblem:
     name: str
     problem: Problem
     reason: str
+    reason_zh: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """Return the problem as JSON-ready data."""
@@ -59,6 +60,7 @@ class ExportProblem:
             "name": self.name,
             "problem": self.problem.value,
             "reason": self.reason,
+            "reason_zh": self.reason_zh or self.reason,
         }
 
 
@@ -124,7 +126,9 @@ def write_archive(
 ) -> ArchiveResult:
     """Write the archive of ``periods`` into ``dest_dir``; ``read`` returns a file's content."""
     if not dest_dir.is_dir():
-        raise ExportFailed("the destination is not a folder", dest_dir)
+        if not dest_dir.exists():
+            raise ExportNoFolder("the destination does not exist", dest_dir)
+        raise ExportNotAFolder("the destination is not a folder", dest_dir)
     path = archive_path(dest_dir, device_no, now)
     try:
         with (
@@ -151,7 +155,12 @@ def _fill(
         if backup.manifest_error:
             problems.append(
                 ExportProblem(
-                    backup.device_no, backup.period, "", Problem.CORRUPT, backup.manifest_error
+                    backup.device_no,
+                    backup.period,
+                    "",
+                    Problem.CORRUPT,
+                    backup.manifest_error,
+                    backup.manifest_error_zh,
                 )
             )
             continue
@@ -167,6 +176,7 @@ def _fill(
                         record.name,
                         content.problem,
                         content.reason,
+                        content.reason_zh,
                     )
                 )
                 continue
@@ -247,7 +257,8 @@ def _problem_lines(problems: list[ExportProblem], zh: bool) -> list[str]:
         label_zh, label_en, _, _ = PROBLEM_WORDS[item.problem]
         name = item.name or ("清单" if zh else "manifest")
         where = f"{item.device_no} {period_text(item.period)} {name}"
-        lines.append(f"  {where}: {label_zh if zh else label_en} ({item.reason})")
+        reason = (item.reason_zh or item.reason) if zh else item.reason
+        lines.append(f"  {where}: {label_zh if zh else label_en} ({reason})")
     return lines
 
 

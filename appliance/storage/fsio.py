@@ -138,14 +138,20 @@ def read_capped(path: Path, limit: int) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise BackupCorrupt("a symbolic link where a file should be", path) from exc
+            raise BackupCorrupt(
+                "a symbolic link where a file should be", path, zh="应为文件处是一个符号链接"
+            ) from exc
         raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise BackupCorrupt("not a regular file", path)
+            raise BackupCorrupt("not a regular file", path, zh="不是普通文件")
         if info.st_size > limit:
-            raise BackupCorrupt(f"{info.st_size} bytes, more than the {limit} allowed", path)
+            raise BackupCorrupt(
+                f"{info.st_size} bytes, more than the {limit} allowed",
+                path,
+                zh=f"{info.st_size} 字节，超过允许的 {limit} 字节",
+            )
         chunks: list[bytes] = []
         total = 0
         while total <= limit:
@@ -155,7 +161,9 @@ def read_capped(path: Path, limit: int) -> bytes:
             chunks.append(chunk)
             total += len(chunk)
         if total > limit:
-            raise BackupCorrupt(f"more than the {limit} bytes allowed", path)
+            raise BackupCorrupt(
+                f"more than the {limit} bytes allowed", path, zh=f"超过允许的 {limit} 字节"
+            )
         return b"".join(chunks)
     finally:
         os.close(fd)

@@ -62,35 +62,46 @@ def encode(device_no: str, period: int, files: tuple[BackupFile, ...]) -> bytes:
 def decode(raw: bytes, device_no: str, period: int) -> tuple[BackupFile, ...]:
     """Return the files a manifest lists; it must belong to ``device_no`` and ``period``."""
     if len(raw) > MAX_MANIFEST_BYTES:
-        raise BackupCorrupt(f"manifest of {len(raw)} bytes, above {MAX_MANIFEST_BYTES}")
+        raise BackupCorrupt(
+            f"manifest of {len(raw)} bytes, above {MAX_MANIFEST_BYTES}",
+            zh=f"清单有 {len(raw)} 字节，超过 {MAX_MANIFEST_BYTES} 字节",
+        )
     try:
         data = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         # ValueError covers bad UTF-8, bad JSON and integers too long to convert; a deeply
         # nested document exhausts the parser's recursion.
-        raise BackupCorrupt(f"manifest is not JSON: {exc}") from None
+        raise BackupCorrupt(f"manifest is not JSON: {exc}", zh=f"清单不是 JSON：{exc}") from None
     if not isinstance(data, dict):
-        raise BackupCorrupt("manifest is not a JSON object")
+        raise BackupCorrupt("manifest is not a JSON object", zh="清单不是 JSON 对象")
     if data.get("format") != MANIFEST_FORMAT:
-        raise BackupCorrupt("not a backup manifest")
+        raise BackupCorrupt("not a backup manifest", zh="不是备份清单")
     version = _int(data, "version", 1, 1_000_000)
     if version != MANIFEST_VERSION:
-        raise BackupCorrupt(f"manifest version {version} is not one this box reads")
+        raise BackupCorrupt(
+            f"manifest version {version} is not one this box reads",
+            zh=f"本机无法读取第 {version} 版清单",
+        )
     if data.get("device_no") != device_no or data.get("period") != period:
-        raise BackupCorrupt("manifest belongs to another device or period")
+        raise BackupCorrupt(
+            "manifest belongs to another device or period", zh="清单属于其他设备或期间"
+        )
     entries = data.get("files")
     if not isinstance(entries, list) or len(entries) > MAX_FILES:
-        raise BackupCorrupt(f"manifest file list missing or longer than {MAX_FILES}")
+        raise BackupCorrupt(
+            f"manifest file list missing or longer than {MAX_FILES}",
+            zh=f"清单缺少文件列表，或文件超过 {MAX_FILES} 个",
+        )
     files = tuple(_entry(item, device_no, period) for item in entries)
     names = [item.name for item in files]
     if len(set(names)) != len(names):
-        raise BackupCorrupt("manifest lists a name twice")
+        raise BackupCorrupt("manifest lists a name twice", zh="清单中有重复的文件名")
     return files
 
 
 def _entry(item: Any, device_no: str, period: int) -> BackupFile:
     if not isinstance(item, dict):
-        raise BackupCorrupt("manifest entry is not an object")
+        raise BackupCorrupt("manifest entry is not an object", zh="清单条目不是对象")
     exported = item.get("exported_at")
     return BackupFile(
         device_no=device_no,
@@ -110,32 +121,41 @@ def _entry(item: Any, device_no: str, period: int) -> BackupFile:
 def _int(data: dict[str, Any], key: str, low: int, high: int) -> int:
     value = data.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise BackupCorrupt(f"manifest field {key} is not a number in {low}..{high}")
+        raise BackupCorrupt(
+            f"manifest field {key} is not a number in {low}..{high}",
+            zh=f"清单字段 {key} 不是 {low}..{high} 之间的数",
+        )
     return value
 
 
 def _text(data: dict[str, Any], key: str, pattern: re.Pattern[str]) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise BackupCorrupt(f"manifest field {key} is not valid")
+        raise BackupCorrupt(f"manifest field {key} is not valid", zh=f"清单字段 {key} 无效")
     return value
 
 
 def _description(data: dict[str, Any]) -> str:
     value = data.get("description", "")
     if not isinstance(value, str) or len(value) > MAX_DESCRIPTION_CHARS:
-        raise BackupCorrupt("manifest field description is not valid")
+        raise BackupCorrupt(
+            "manifest field description is not valid", zh="清单字段 description 无效"
+        )
     return value
 
 
 def _moment(value: Any, key: str) -> datetime:
     if not isinstance(value, str) or len(value) > MAX_TIME_CHARS:
-        raise BackupCorrupt(f"manifest field {key} is not a time")
+        raise BackupCorrupt(f"manifest field {key} is not a time", zh=f"清单字段 {key} 不是时间")
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise BackupCorrupt(f"manifest field {key} is not a time") from None
+        raise BackupCorrupt(
+            f"manifest field {key} is not a time", zh=f"清单字段 {key} 不是时间"
+        ) from None
     # Times are compared across files; a time without its UTC offset cannot be.
     if moment.tzinfo is None:
-        raise BackupCorrupt(f"manifest field {key} has no UTC offset")
+        raise BackupCorrupt(
+            f"manifest field {key} has no UTC offset", zh=f"清单字段 {key} 没有 UTC 偏移"
+        )
     return moment

@@ -126,14 +126,17 @@ class BackupFile:
 class PeriodBackup:
     """Everything stored for one device and one period.
 
-    ``manifest_error`` is set (and ``files`` empty) when the period's manifest cannot be read:
-    such a period is shown, never pruned, and never written to until a person looks at it.
+    ``manifest_error`` is set (and ``files`` empty) when the period's manifest cannot be read,
+    or is missing from a folder that holds files (``manifest_missing``): such a period is
+    shown, never pruned, and never written to until a person looks at it.
     """
 
     device_no: str
     period: int
     files: tuple[BackupFile, ...]
     manifest_error: str = ""
+    manifest_error_zh: str = ""
+    manifest_missing: bool = False
 
     @property
     def size(self) -> int:
@@ -173,6 +176,7 @@ class PeriodBackup:
             "created_at": iso(self.created_at),
             "exported_at": iso(self.exported_at),
             "manifest_error": self.manifest_error or None,
+            "manifest_missing": self.manifest_missing,
         }
 
 
@@ -182,6 +186,7 @@ class Problem(StrEnum):
     MISSING = "missing"  # listed in the manifest, not on disk
     CORRUPT = "corrupt"  # on disk, but not what the manifest records
     EXTRA = "extra"  # on disk, not listed in the manifest
+    STRAY = "stray"  # in the backup folder, outside any period folder
 
 
 @dataclass(frozen=True)
@@ -191,10 +196,20 @@ class FileProblem:
     name: str
     problem: Problem
     reason: str
+    reason_zh: str = ""
+
+    def reason_in(self, lang: str) -> str:
+        """Return the reason in ``lang`` ("zh" or "en")."""
+        return (self.reason_zh or self.reason) if lang == "zh" else self.reason
 
     def to_json(self) -> dict[str, str]:
         """Return the problem as JSON-ready data."""
-        return {"name": self.name, "problem": self.problem.value, "reason": self.reason}
+        return {
+            "name": self.name,
+            "problem": self.problem.value,
+            "reason": self.reason,
+            "reason_zh": self.reason_in("zh"),
+        }
 
 
 @dataclass(frozen=True)
@@ -202,7 +217,8 @@ class PeriodCheck:
     """The verification of one period.
 
     ``leftovers`` counts temporary files of interrupted writes: harmless, never data, removed
-    by the next save into the period.
+    by the next save into the period. ``manifest_missing`` says the folder holds ``kept`` files
+    but no manifest: nothing can be checked, and nothing there is a leftover to remove.
     """
 
     device_no: str
@@ -211,11 +227,20 @@ class PeriodCheck:
     problems: tuple[FileProblem, ...] = ()
     manifest_error: str = ""
     leftovers: int = 0
+    manifest_error_zh: str = ""
+    manifest_missing: bool = False
+    kept: int = 0
 
     @property
     def ok(self) -> bool:
         """Tell whether every file matches its manifest and nothing else is there."""
-        return not self.problems and not self.manifest_error
+        return not self.problems and not self.manifest_error and not self.manifest_missing
+
+    def manifest_error_in(self, lang: str) -> str:
+        """Return why the manifest cannot be read, in ``lang`` ("zh" or "en")."""
+        return (
+            (self.manifest_error_zh or self.manifest_error) if lang == "zh" else self.manifest_error
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Return the check as JSON-ready data."""
@@ -226,6 +251,8 @@ class PeriodCheck:
             "verified": self.verified,
             "problems": [item.to_json() for item in self.problems],
             "manifest_error": self.manifest_error or None,
+            "manifest_missing": self.manifest_missing,
+            "kept": self.kept,
             "leftovers": self.leftovers,
         }
 
@@ -235,11 +262,13 @@ class VerifyReport:
     """The verification of every period in the store."""
 
     periods: tuple[PeriodCheck, ...]
+    # Entries of the backup folder outside any period folder: not backups, kept for a person.
+    strays: tuple[FileProblem, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """Tell whether every period verified."""
-        return all(item.ok for item in self.periods)
+        """Tell whether every period verified and nothing stray lies beside them."""
+        return all(item.ok for item in self.periods) and not self.strays
 
     @property
     def verified(self) -> int:
@@ -248,8 +277,11 @@ class VerifyReport:
 
     @property
     def problem_count(self) -> int:
-        """Return how many problems were found, a bad manifest counting as one."""
-        return sum(len(item.problems) + bool(item.manifest_error) for item in self.periods)
+        """Return how many problems were found, a bad or missing manifest counting as one."""
+        return len(self.strays) + sum(
+            len(item.problems) + bool(item.manifest_error or item.manifest_missing)
+            for item in self.periods
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Return the report as JSON-ready data."""
@@ -258,4 +290,5 @@ class VerifyReport:
             "verified": self.verified,
             "problems": self.problem_count,
             "periods": [item.to_json() for item in self.periods],
+            "strays": [item.to_json() for item in self.strays],
         }

@@ -49,11 +49,19 @@ PROBLEM_WORDS: dict[Problem, tuple[str, str, str, str]] = {
         "文件内容与记录的校验和不符",
         "the file does not match the checksum recorded",
     ),
+    # Not "left by an interrupted save": those are pending or temporary files no one is shown.
+    # A file the manifest does not list was put there; it is kept for a person to judge.
     Problem.EXTRA: (
         "多余",
         "extra",
-        "清单中没有这个文件（可能是中断的保存留下的）",
-        "not listed in the manifest (perhaps left by an interrupted save)",
+        "清单中没有这个文件（不是本机保存的；已保留，请人工查看）",
+        "not listed in the manifest (not saved by the box; kept for a person to look at)",
+    ),
+    Problem.STRAY: (
+        "无关条目",
+        "stray",
+        "不属于任何备份期间（已保留，请人工查看）",
+        "not part of any period's backup (kept for a person to look at)",
     ),
 }
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from appliance.cli.main import main
-from appliance.cli.output import EXIT_FAILED, EXIT_OK, EXIT_STORAGE
+from appliance.cli.output import EXIT_FAILED, EXIT_OK, EXIT_STORAGE, EXIT_USAGE
 from appliance.storage.backups import BackupStore
 from appliance.storage.errors import StorageReadOnly
 
@@ -134,13 +136,31 @@ def test_export_with_damaged_files_exits_1(
     assert "identity.json" in out
 
 
-def test_export_to_a_missing_stick(
+def test_export_to_a_missing_folder_says_so(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = run(capsys, "export", str(tmp_path / "nope"), "--data-dir", str(data_dir))
-    assert code == EXIT_STORAGE
-    assert err.strip().endswith("[S-008]")
-    assert "U盘" in err
+    assert code == EXIT_USAGE
+    assert err.strip().endswith("[S-011]")
+    assert "导出目录不存在" in err and "nope" in err
+    assert "空间" not in err  # not "has room, not write-protected": the folder is not there
+
+
+def test_export_onto_a_file_says_it_is_a_file(
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QINGKA_LANG", "en")
+    target = tmp_path / "report.txt"
+    target.write_text("mine")
+    code, _, err = run(capsys, "export", str(target), "--data-dir", str(data_dir))
+    assert code == EXIT_USAGE
+    assert err.strip().endswith("[S-012]")
+    assert "is a file, not a folder" in err and "report.txt" in err
+    assert "USB stick is plugged in" not in err
+    assert target.read_text() == "mine"
 
 
 def test_errors_as_json_and_in_english(
@@ -153,9 +173,9 @@ def test_errors_as_json_and_in_english(
     code, out, err = run(
         capsys, "export", str(tmp_path / "nope"), "--data-dir", str(data_dir), "--json"
     )
-    assert code == EXIT_STORAGE
-    assert json.loads(out)["error"]["code"] == "S-008"
-    assert "USB stick" in err
+    assert code == EXIT_USAGE
+    assert json.loads(out)["error"]["code"] == "S-011"
+    assert "does not exist" in err
 
 
 def test_nothing_to_export(tmp_path: Path, usb: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -189,3 +209,64 @@ def test_help_lists_the_actions(capsys: pytest.CaptureFixture[str]) -> None:
     assert caught.value.code == 0
     out = capsys.readouterr().out
     assert "list" in out and "verify" in out and "export" in out
+
+
+def test_a_missing_manifest_is_one_line_not_extra_files(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QINGKA_LANG", "en")
+    (data_dir / "backups" / DEVICE / "202405" / "manifest.json").unlink()
+    code, out, _ = run(capsys, "verify", "--data-dir", str(data_dir))
+    assert code == EXIT_FAILED
+    line = next(line for line in out.splitlines() if line.startswith("2024-05"))
+    assert "manifest missing: this period's backup cannot be checked; its files are kept" in line
+    assert "extra" not in out and "interrupted" not in out
+    assert "1 problems" in out
+    code, out, _ = run(capsys, "list", "--data-dir", str(data_dir))
+    assert code == EXIT_OK
+    assert "2024-05  the manifest is missing" in out
+
+
+@pytest.mark.parametrize("action", ["list", "verify"])
+def test_backups_replaced_by_a_file_is_a_storage_error(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    backups = data_dir / "backups"
+    shutil.rmtree(backups)
+    backups.write_text("oops")
+    code, out, err = run(capsys, action, "--data-dir", str(data_dir))
+    assert code == EXIT_STORAGE
+    assert "还没有备份" not in out
+    assert err.strip().endswith("[S-010]")
+    assert "不是文件夹" in err
+    assert backups.read_text() == "oops"
+
+
+def test_stray_entries_in_the_backup_folder_are_reported(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backups = data_dir / "backups"
+    (backups / "notes.txt").write_text("hello")
+    os.mkfifo(backups / "pipe")
+    code, out, _ = run(capsys, "verify", "--data-dir", str(data_dir))
+    assert code == EXIT_FAILED
+    assert "无关条目：backups/notes.txt" in out and "普通文件" in out
+    assert "无关条目：backups/pipe" in out and "FIFO" in out
+    assert "2 个问题" in out
+    assert (backups / "notes.txt").exists() and (backups / "pipe").exists()
+
+
+def test_reasons_follow_the_language(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (data_dir / "backups" / DEVICE / "202406" / "identity.json.gz").write_bytes(b"x" * 4000)
+    monkeypatch.setenv("QINGKA_LANG", "zh")
+    code, out, _ = run(capsys, "verify", "--data-dir", str(data_dir))
+    assert code == EXIT_FAILED
+    line = next(line for line in out.splitlines() if "identity.json" in line)
+    assert "字节，超过允许的" in line
+    assert "bytes" not in line and "allowed" not in line
+    monkeypatch.setenv("QINGKA_LANG", "en")
+    code, out, _ = run(capsys, "verify", "--data-dir", str(data_dir))
+    line = next(line for line in out.splitlines() if "identity.json" in line)
+    assert "bytes, more than the" in line

@@ -68,6 +68,15 @@ def test_clear_in_process_then_status_and_history(setup: Any) -> None:
     assert "2026-12-15" in status.stdout
     history = json.loads(qingka("history", "--config", cfg, "--json").stdout)
     assert [row["kind"] for row in history] == ["already-cleared", "done"]
+    device_no = history[0]["device_no"]
+    for name in (device_no, rig.url):  # by number, or by the configured URL
+        mine = qingka("history", "--config", cfg, "--device", name, "--json")
+        assert mine.returncode == 0, mine.stderr
+        assert len(json.loads(mine.stdout)) == 2
+    unknown = qingka("history", "--config", cfg, "--device", "zzz")
+    assert unknown.returncode == 2
+    assert "没有这个设备：zzz" in unknown.stderr and "[A-404]" in unknown.stderr
+    assert "还没有清卡记录" not in unknown.stdout
 
 
 @pytest.mark.parametrize(
@@ -103,6 +112,11 @@ def test_clear_through_the_daemon(setup: Any) -> None:
     unknown = qingka("clear", "--config", str(rig.config), "--device", "sim://nothing")
     assert unknown.returncode == 2
     assert "A-404" in unknown.stderr
+    nobody = qingka("history", "--config", str(rig.config), "--device", "zzz")
+    assert nobody.returncode == 2
+    assert "没有这个设备：zzz" in nobody.stderr
+    by_url = qingka("history", "--config", str(rig.config), "--device", rig.url, "--json")
+    assert [row["kind"] for row in json.loads(by_url.stdout)] == ["done"]
     assert rig.stop() == 0
 
 
@@ -112,3 +126,35 @@ def test_without_daemon_or_configuration(tmp_path: Path) -> None:
     assert "没有配置文件" in result.stderr or "no configuration file" in result.stderr
     assert "qingka config example" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "inf", "-inf", "soon"])
+def test_follow_timeout_must_be_seconds(tmp_path: Path, value: str) -> None:
+    result = qingka("clear", "--config", str(tmp_path / "none.toml"), f"--follow-timeout={value}")
+    assert result.returncode == 2
+    assert "--follow-timeout" in result.stderr and "0 or more" in result.stderr
+    assert "后台" not in result.stdout + result.stderr
+    assert "没有配置文件" not in result.stderr  # refused before anything else was looked at
+
+
+def test_follow_timeout_zero_means_no_limit() -> None:
+    from appliance.cli.clear import follow_timeout  # noqa: PLC0415
+
+    assert follow_timeout("0") == float("inf")
+    assert follow_timeout("2.5") == 2.5
+
+
+def test_a_timeout_without_the_service_never_says_it_goes_on(setup: Any) -> None:
+    rig = setup()
+    result = qingka("clear", "--config", str(rig.config), "--follow-timeout", "0.01")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "后台进行" not in result.stdout + result.stderr
+    assert "清卡服务未运行" in result.stderr and "不会在后台继续" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "501", "-1", "many"])
+def test_history_limit_is_said_plainly(tmp_path: Path, value: str) -> None:
+    result = qingka("history", "--config", str(tmp_path / "none.toml"), f"--limit={value}")
+    assert result.returncode == 2
+    assert "--limit must be between 1 and 500" in result.stderr
+    assert "invalid choice" not in result.stderr and "499" not in result.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from appliance.storage.backups import TRASH_PREFIX, BackupStore
-from appliance.storage.errors import BadBackupRequest
+from appliance.storage.errors import BackupCorrupt, BadBackupRequest
 
 DEVICE = "661234567890"
 
@@ -105,3 +105,34 @@ def test_the_last_period_of_a_device_takes_its_folder(store: BackupStore, tmp_pa
 def test_retention_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(BadBackupRequest):
         BackupStore(tmp_path, retention_months=0)
+
+
+def test_a_period_whose_manifest_is_missing_is_kept_and_not_written_into(
+    store: BackupStore, tmp_path: Path
+) -> None:
+    save_periods(store, 202301)
+    store.save(DEVICE, 202301, "identity.json", b"{}", "identity")
+    (tmp_path / "usb").mkdir()
+    store.export(tmp_path / "usb")
+    folder = store.backups_dir / DEVICE / "202301"
+    (folder / "manifest.json").unlink()
+    assert store.prune(date(2030, 1, 1)) == []
+    [backup] = store.periods()
+    assert backup.manifest_missing and backup.manifest_error
+    [check] = store.verify().periods
+    assert check.manifest_missing and check.kept == 2 and not check.problems
+    with pytest.raises(BackupCorrupt, match="manifest is missing"):
+        store.save(DEVICE, 202301, "receipt.json", b"{}", "receipt")
+    assert sorted(p.name for p in folder.iterdir()) == ["identity.json.gz", "summary-026.json.gz"]
+
+
+def test_pending_files_without_a_manifest_are_leftovers_not_a_damaged_period(
+    store: BackupStore,
+) -> None:
+    folder = store.backups_dir / DEVICE / "202301"
+    folder.mkdir(parents=True)
+    (folder / ".pending-summary-026.json.gz").write_bytes(b"cut short")
+    assert store.periods() == []
+    assert store.verify().ok
+    store.save(DEVICE, 202301, "summary-026.json", b"{}", "summary")
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "summary-026.json.gz"]
