@@ -21,7 +21,9 @@ every one of its files has been exported and the period is older than the retent
 
 A period folder that holds files but no manifest was damaged (a save never leaves one: its files
 are pending until the manifest lists them). Its files are kept: it is listed and verified as
-"manifest missing", never pruned, and refused as a place to save into until a person looks.
+"manifest missing" and never pruned. A save into a damaged period (manifest missing or
+unreadable) first moves the folder aside whole (``.damaged-<period>-<time>``) and starts the
+period anew, so a clearing never waits for a person because of an old copy.
 Anything else in ``backups/`` (a file, a FIFO, a folder with an odd name) is reported as stray
 and left alone; ``backups`` itself being anything but a folder is a :class:`BackupsDirDamaged`.
 """
@@ -32,6 +34,7 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import stat
@@ -82,12 +85,16 @@ __all__ = [
 ]
 
 BACKUPS_DIR = "backups"
+_log = logging.getLogger("qingka.backups")
+
 LOCK_NAME = ".lock"
 # A pruned period is renamed to this first, so it vanishes at once even if removing its files
 # is cut short; a leftover is finished off by the next prune.
 TRASH_PREFIX = ".trash-"
 # A stored file's name until its manifest lists it (no stored name starts with a dot).
 PENDING_PREFIX = ".pending-"
+# A damaged period folder moved aside by a save, kept for a person (reported as stray).
+DAMAGED_PREFIX = ".damaged-"
 # What a period folder with files but no manifest says of itself.
 MISSING_EN = "the manifest is missing"
 MISSING_ZH = "清单缺失"
@@ -171,16 +178,15 @@ class BackupStore:
         stored = compress.compress(content)
         folder = self._period_dir(device_no, period)
         with self._locked():
-            files = self._read_manifest(device_no, period)
-            if files is None and folder.is_dir():
-                kept = _data_names(self._entries(folder))
-                if kept:
-                    raise BackupCorrupt(
-                        f"the manifest is missing; {len(kept)} files are kept",
-                        folder,
-                        zh=f"清单缺失；{len(kept)} 个文件已保留",
-                    )
-            files = files or ()
+            try:
+                listed = self._read_manifest(device_no, period)
+            except BackupCorrupt:
+                self._set_aside(folder)
+                listed = None
+            else:
+                if listed is None and folder.is_dir() and _data_names(self._entries(folder)):
+                    self._set_aside(folder)
+            files = listed or ()
             if folder.is_dir():
                 with _translated(folder):
                     self._settle(folder, files)
@@ -208,6 +214,24 @@ class BackupStore:
             )
             self._add(folder, files, record, stored)
             return record
+
+    def _set_aside(self, folder: Path) -> None:
+        """Move a damaged period folder aside, whole, so the period can be saved anew.
+
+        The clearing must not wait for a person because an old copy is damaged (the device
+        would lock meanwhile); nothing is deleted either: the folder keeps its files under
+        ``.damaged-<period>-<time>``, which ``verify`` reports as stray until a person looks.
+        """
+        stamp = _now().strftime("%Y%m%dT%H%M%S")
+        target = folder.with_name(f"{DAMAGED_PREFIX}{folder.name}-{stamp}")
+        number = 1
+        while os.path.lexists(target):
+            number += 1
+            target = folder.with_name(f"{DAMAGED_PREFIX}{folder.name}-{stamp}-{number}")
+        with _translated(folder):
+            folder.rename(target)
+            fsio.fsync_dir(folder.parent)
+        _log.warning("damaged backup period set aside", extra={"fields": {"kept": str(target)}})
 
     def _add(
         self, folder: Path, files: tuple[BackupFile, ...], record: BackupFile, stored: bytes

@@ -247,10 +247,13 @@ def test_a_damaged_manifest_is_reported_and_never_written_over(store: BackupStor
     assert check.manifest_error
     assert not check.ok
     with pytest.raises(BackupCorrupt):
-        store.save(DEVICE, PERIOD, "b.bin", b"b", "raw-device")
-    with pytest.raises(BackupCorrupt):
         store.load(DEVICE, PERIOD, "a.bin")
-    assert manifest.read_bytes().endswith(b"[")
+    # A save moves the damaged period aside whole (never writing over it) and starts anew.
+    store.save(DEVICE, PERIOD, "b.bin", b"b", "raw-device")
+    (aside,) = [p for p in manifest.parent.parent.iterdir() if p.name.startswith(".damaged-")]
+    assert (aside / MANIFEST_NAME).read_bytes().endswith(b"[")
+    assert any(aside.glob("a.bin*")), "the data stays with its manifest"
+    assert store.load(DEVICE, PERIOD, "b.bin") == b"b"
 
 
 def test_a_manifest_moved_to_another_period_is_refused(store: BackupStore) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from appliance.storage.backups import TRASH_PREFIX, BackupStore
-from appliance.storage.errors import BackupCorrupt, BadBackupRequest
+from appliance.storage.errors import BadBackupRequest
 
 DEVICE = "661234567890"
 
@@ -107,7 +107,7 @@ def test_retention_must_be_positive(tmp_path: Path) -> None:
         BackupStore(tmp_path, retention_months=0)
 
 
-def test_a_period_whose_manifest_is_missing_is_kept_and_not_written_into(
+def test_a_period_whose_manifest_is_missing_is_kept_and_set_aside_by_a_save(
     store: BackupStore, tmp_path: Path
 ) -> None:
     save_periods(store, 202301)
@@ -121,9 +121,26 @@ def test_a_period_whose_manifest_is_missing_is_kept_and_not_written_into(
     assert backup.manifest_missing and backup.manifest_error
     [check] = store.verify().periods
     assert check.manifest_missing and check.kept == 2 and not check.problems
-    with pytest.raises(BackupCorrupt, match="manifest is missing"):
-        store.save(DEVICE, 202301, "receipt.json", b"{}", "receipt")
-    assert sorted(p.name for p in folder.iterdir()) == ["identity.json.gz", "summary-026.json.gz"]
+    # A clearing saving into the period is not held up: the damaged folder is moved aside
+    # whole (reported as stray for a person) and the period starts anew.
+    store.save(DEVICE, 202301, "receipt.json", b"{}", "receipt")
+    [aside] = [p for p in folder.parent.iterdir() if p.name.startswith(".damaged-202301-")]
+    assert sorted(p.name for p in aside.iterdir()) == ["identity.json.gz", "summary-026.json.gz"]
+    report = store.verify()
+    [check] = report.periods
+    assert check.verified == 1 and not check.problems and not check.manifest_missing
+    assert [s.name for s in report.strays] == [f"{DEVICE}/{aside.name}"]
+    assert not report.ok
+
+
+def test_a_save_into_a_period_with_a_garbled_manifest_sets_it_aside(store: BackupStore) -> None:
+    save_periods(store, 202302)
+    folder = store.backups_dir / DEVICE / "202302"
+    (folder / "manifest.json").write_text("{")
+    store.save(DEVICE, 202302, "receipt.json", b"{}", "receipt")
+    [aside] = [p for p in folder.parent.iterdir() if p.name.startswith(".damaged-202302-")]
+    assert (aside / "manifest.json").read_text() == "{"
+    assert [f.name for f in store.periods()[0].files] == ["receipt.json"]
 
 
 def test_pending_files_without_a_manifest_are_leftovers_not_a_damaged_period(
