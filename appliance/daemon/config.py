@@ -230,7 +230,13 @@ def _bureau(data: dict[str, Any], base: Path) -> BureauConfig | None:
         if "base_url" in data:
             endpoints = EndpointTable.per_authority(_get(data, "base_url", str, where))
         elif "endpoints_file" in data:
-            endpoints = EndpointTable.from_file(base / _get(data, "endpoints_file", str, where))
+            endpoints_file = base / _get(data, "endpoints_file", str, where)
+            try:
+                endpoints = EndpointTable.from_file(endpoints_file)
+            except OSError as exc:
+                raise ConfigError(
+                    "bureau.endpoints_file", f"cannot read {endpoints_file}: {exc.strerror}"
+                ) from None
         elif "endpoints" in data:
             endpoints = EndpointTable.from_mapping(_get(data, "endpoints", dict, where))
         else:
@@ -386,8 +392,10 @@ def parse_config(data: dict[str, Any], path: Path) -> DaemonConfig:
         cal_path = base / _get(calendar_table, "file", str, "calendar.")
         try:
             calendar = calendar.merged(FilingCalendar.from_file(cal_path))
-        except (CalendarError, OSError) as exc:
+        except CalendarError as exc:
             raise ConfigError("calendar.file", str(exc)) from None
+        except OSError as exc:
+            raise ConfigError("calendar.file", f"cannot read {cal_path}: {exc.strerror}") from None
     language = _get(data, "language", str, "", "zh")
     if language not in LANGUAGES:
         raise ConfigError("language", "must be 'zh' or 'en'", "只能是 'zh' 或 'en'")

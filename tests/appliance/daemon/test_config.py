@@ -289,6 +289,7 @@ def check(path: Path) -> subprocess.CompletedProcess[str]:
             'endpoints_file = "named"',
         ),
         ("ca_bundle", 'ca_bundle = "ca.pem"', 'ca_bundle = "named"'),
+        ("calendar", "[schedule]", '[calendar]\nfile = "named"\n\n[schedule]'),
         (
             "pin_file",
             'url = "sim://needs-clearing"',
@@ -304,11 +305,12 @@ def test_a_fifo_named_by_the_configuration_is_refused_at_once(
     _, before, after = named
     write_ca(tmp_path / "ca.pem")
     os.mkfifo(tmp_path / "named")
-    assert before in GOOD
+    assert GOOD.count(before) == 1
     result = check(write(tmp_path, GOOD.replace(before, after)))
     assert result.returncode == 2, result.stderr
-    assert "named" in result.stderr
-    assert "FIFO" in result.stderr or "not a file" in result.stderr
+    assert f"{tmp_path / 'named'}: it is a FIFO" in result.stderr or (
+        f"{tmp_path / 'named'} is not a file" in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
