@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appliance.clearing.engine import POLICY_AUTO, POLICY_BUTTON
-from appliance.daemon.config import ConfigError, load_config
+from appliance.daemon.config import ConfigError, check_ca_bundle, load_config
 from appliance.protocol.commands import DEFAULT_PIN
 from tests.appliance.daemon.certs import write_ca
 
@@ -360,3 +363,14 @@ def test_config_check_refuses_a_socket_path_that_holds_a_file(tmp_path: Path) ->
     result = check(path)
     assert result.returncode == 2
     assert f"api.socket: {tmp_path / 'api.sock'} exists and is not a socket" in result.stderr
+
+
+@settings(max_examples=150, deadline=None)
+@given(garbage=st.binary(max_size=3000), pem=st.booleans())
+def test_any_garbage_as_the_ca_bundle_is_a_config_error(garbage: bytes, pem: bool) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ca.pem"
+        path.write_bytes(b"-----BEGIN CERTIFICATE-----\n" + garbage if pem else garbage)
+        with pytest.raises(ConfigError) as caught:
+            check_ca_bundle(path)
+    assert caught.value.key == "bureau.ca_bundle"
