@@ -101,3 +101,12 @@ def test_a_socket_another_daemon_listens_on_exits_5(tmp_path: Path) -> None:
     assert result.returncode == 5
     assert "Traceback" not in result.stderr
     assert f"Another QingKa daemon is listening on {tmp_path / 'api.sock'}" in result.stderr
+
+
+def test_a_data_folder_it_cannot_use_exits_4(tmp_path: Path) -> None:
+    (tmp_path / "data" / ".owner").mkdir(parents=True)  # the owner lock cannot be a file there
+    result = daemon(config(tmp_path))
+    assert result.returncode == 4
+    assert "Traceback" not in result.stderr
+    assert f"({tmp_path / 'data' / '.owner'})" in result.stderr
+    assert "[S-" in result.stderr
