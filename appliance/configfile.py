@@ -6,8 +6,11 @@ parts of the box add (the fleet's ``[fleet]``) check their keys the same way wit
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
+
+from appliance.jsonfile import NotRegularFile, open_regular
 
 # A PIN or password file is one line; anything longer is not one.
 MAX_SECRET_BYTES = 4096
@@ -31,23 +34,24 @@ class ConfigError(Exception):
 def read_secret(path: Path, key: str) -> str:
     """Read a one-line secret from a file that only its owner may read (mode 0600)."""
     try:
-        info = path.stat()
+        handle = open_regular(path)
+    except (IsADirectoryError, NotRegularFile):
+        raise ConfigError(key, f"{path} is not a file", f"{path} 不是文件") from None
     except OSError as exc:
         raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(key, f"{path} is not a file")
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        mode = stat.S_IMODE(info.st_mode)
-        raise ConfigError(
-            key,
-            f"{path} is mode {mode:04o}; it must be 0600 (chmod 600 {path})",
-            f"{path} 的权限是 {mode:04o}，必须是 0600（chmod 600 {path}）",
-        )
-    try:
-        with path.open("rb") as handle:
+    with handle:
+        info = os.fstat(handle.fileno())
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            mode = stat.S_IMODE(info.st_mode)
+            raise ConfigError(
+                key,
+                f"{path} is mode {mode:04o}; it must be 0600 (chmod 600 {path})",
+                f"{path} 的权限是 {mode:04o}，必须是 0600（chmod 600 {path}）",
+            )
+        try:
             raw = handle.read(MAX_SECRET_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+        except OSError as exc:
+            raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
     if len(raw) > MAX_SECRET_BYTES:
         raise ConfigError(key, f"{path} is too long to hold a PIN")
     lines = raw.decode("utf-8", "replace").splitlines()

@@ -44,6 +44,7 @@ from appliance.protocol.commands import DEFAULT_PIN
 from appliance.storage.database import Database
 from bench.report import figure, finish, say
 from simulators import catalog
+from simulators.bureau.tls import ensure_tls
 
 DAY_S = 86_400
 DEFAULT_HEALTH_S = 60.0
@@ -226,11 +227,10 @@ def daemon_rss(broker: FleetBroker | None, folder: Path) -> float:
         f'taxpayer_id = "{taxpayer.taxpayer_id}"',
         "[bureau]",
         'base_url = "https://127.0.0.1:9"',
-        f'ca_bundle = "{folder / "ca.pem"}"',
+        f'ca_bundle = "{ensure_tls(folder, ["127.0.0.1"]).ca_cert}"',
         'public_key = "04' + "11" * 64 + '"',
         "",
     ]
-    (folder / "ca.pem").write_text("unused\n")
     fleet = ""
     if broker is not None:
         broker.add_box("box-rss")

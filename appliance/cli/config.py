@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 from importlib import resources
-from pathlib import Path
 
-from appliance.cli.connect import config_error_text
+from appliance.cli.connect import config_error_text, config_file_argument
 from appliance.cli.output import EXIT_OK, EXIT_USAGE, default_lang, print_error, say
-from appliance.daemon.config import ConfigError, load_config
+from appliance.daemon.config import ConfigError, check_startable, load_config
 
 EXAMPLE = "qingka.example.toml"
 
@@ -20,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     example = actions.add_parser("example", help="print a commented example configuration")
     example.set_defaults(handler=run_example)
     check = actions.add_parser("check", help="check a configuration file; start nothing")
-    check.add_argument("file", type=Path, help="the file, e.g. /etc/qingka/qingka.toml")
+    check.add_argument(
+        "file", type=config_file_argument, help="the file, e.g. /etc/qingka/qingka.toml"
+    )
     check.set_defaults(handler=run_check)
 
 
@@ -36,10 +37,14 @@ def run_example(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Check every key of the file (the daemon's and the kiosk's) and say what is wrong."""
+    """Check every key of the file (the daemon's and the kiosk's) and say what is wrong.
+
+    The daemon's own start checks run too: a file that passes here starts the daemon.
+    """
     lang = default_lang()
     try:
         config = load_config(args.file)
+        check_startable(config)
     except ConfigError as exc:
         print_error(config_error_text(exc, lang))
         return EXIT_USAGE

@@ -25,11 +25,20 @@ def default_config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_PATH)
 
 
+def config_file_argument(text: str) -> Path:
+    """Return the path of ``--config`` (argparse type); an empty one is refused, not "."."""
+    if not text:
+        raise argparse.ArgumentTypeError(
+            "配置文件路径为空 / the configuration file's path is empty [C-001]"
+        )
+    return Path(text)
+
+
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --config and --socket (shared by the commands that talk to the daemon)."""
     parser.add_argument(
         "--config",
-        type=Path,
+        type=config_file_argument,
         default=None,
         help=f"configuration file (default: {CONFIG_ENV} or {DEFAULT_PATH})",
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 from appliance.api.errors import ApiError
 from appliance.clearing.specs import DeviceSpec
-from appliance.cli.connect import config_path, fail, from_daemon
+from appliance.cli.connect import config_file_argument, config_path, fail, from_daemon
 from appliance.cli.output import (
     EXIT_BUSY,
     EXIT_DEVICE,
@@ -29,7 +29,7 @@ from appliance.daemon.config import (
     read_secret,
 )
 from appliance.devices.errors import BadDeviceAddress
-from appliance.devices.urls import DeviceUrl, forms
+from appliance.devices.urls import DeviceUrl, capture_file_problem, forms
 
 STAGE_WORDS = {
     "needs-report": ("待抄报清卡", "needs clearing"),
@@ -75,7 +75,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _box_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config", type=Path, default=None, help=f"configuration file (default {DEFAULT_PATH})"
+        "--config",
+        type=config_file_argument,
+        default=None,
+        help=f"configuration file (default {DEFAULT_PATH})",
     )
     parser.add_argument(
         "--data-dir",
@@ -179,13 +182,20 @@ def run_device_info(args: argparse.Namespace) -> int:
     try:
         DeviceUrl.parse(args.url).check()
     except BadDeviceAddress as exc:
+        # Some reasons list the address forms already; once is enough.
+        listed = forms() in exc.detail
         return fail(
             args,
             exc.code,
-            f"设备地址有误：{exc.detail}。可用的写法：{forms()}",
-            f"Bad device address: {exc.detail}. Use one of: {forms()}",
+            f"设备地址有误：{exc.detail}" + ("" if listed else f"。可用的写法：{forms()}"),
+            f"Bad device address: {exc.detail}" + ("" if listed else f". Use one of: {forms()}"),
             EXIT_USAGE,
         )
+    if args.capture is not None:
+        # Before any device work: a capture that cannot be written would fail it half-way.
+        problem = capture_file_problem(args.capture)
+        if problem is not None:
+            return fail(args, BadDeviceAddress.code, *problem, EXIT_USAGE)
     try:
         state, rows = from_daemon(args, "devices")
     except ApiError as exc:

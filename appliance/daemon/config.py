@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import grp
 import os
+import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ from appliance.clock import DEFAULT_ZONE, ClockError, zone_named
 from appliance.configfile import ConfigError as ConfigError  # noqa: PLC0414
 from appliance.configfile import read_secret as read_secret  # noqa: PLC0414
 from appliance.devices.errors import BadDeviceAddress
-from appliance.devices.urls import DeviceUrl
+from appliance.devices.urls import DeviceUrl, replay_file_problem
+from appliance.jsonfile import NotRegularFile, check_regular, read_capped
 from appliance.protocol.commands import DEFAULT_PIN
 from appliance.taxpayer import is_valid_taxpayer_id
 
@@ -228,7 +230,13 @@ def _bureau(data: dict[str, Any], base: Path) -> BureauConfig | None:
         if "base_url" in data:
             endpoints = EndpointTable.per_authority(_get(data, "base_url", str, where))
         elif "endpoints_file" in data:
-            endpoints = EndpointTable.from_file(base / _get(data, "endpoints_file", str, where))
+            endpoints_file = base / _get(data, "endpoints_file", str, where)
+            try:
+                endpoints = EndpointTable.from_file(endpoints_file)
+            except OSError as exc:
+                raise ConfigError(
+                    "bureau.endpoints_file", f"cannot read {endpoints_file}: {exc.strerror}"
+                ) from None
         elif "endpoints" in data:
             endpoints = EndpointTable.from_mapping(_get(data, "endpoints", dict, where))
         else:
@@ -236,13 +244,18 @@ def _bureau(data: dict[str, Any], base: Path) -> BureauConfig | None:
     except (EndpointError, OSError) as exc:
         raise ConfigError("bureau.endpoints", str(exc)) from None
     ca = base / _get(data, "ca_bundle", str, where)
-    if not ca.is_file():
-        raise ConfigError("bureau.ca_bundle", f"file {ca} does not exist", f"文件 {ca} 不存在")
+    try:
+        check_regular(ca)
+    except FileNotFoundError:
+        raise ConfigError(
+            "bureau.ca_bundle", f"file {ca} does not exist", f"文件 {ca} 不存在"
+        ) from None
+    except OSError as exc:
+        raise ConfigError("bureau.ca_bundle", f"cannot read {ca}: {exc.strerror}") from None
     if "public_key_file" in data:
         key_path = base / _get(data, "public_key_file", str, where)
         try:
-            with key_path.open("rb") as handle:
-                key_hex = handle.read(1000).decode("ascii", "replace").strip()
+            key_hex = read_capped(key_path, 1000).decode("ascii", "replace").strip()
         except OSError as exc:
             raise ConfigError(
                 "bureau.public_key_file", f"cannot read {key_path}: {exc.strerror}"
@@ -277,8 +290,10 @@ def check_device_url(url: str, base: Path, key: str) -> None:
         parsed.check()
     except BadDeviceAddress as exc:
         raise ConfigError(key, exc.detail) from None
-    if parsed.scheme == "replay" and not (base / parsed.target).is_file():
-        raise ConfigError(key, f"the capture file {base / parsed.target} does not exist")
+    if parsed.scheme == "replay":
+        problem = replay_file_problem(base / parsed.target)
+        if problem is not None:
+            raise ConfigError(key, problem)
 
 
 def _devices(entries: Any, base: Path, default_pin: str) -> list[DeviceSpec]:
@@ -377,8 +392,10 @@ def parse_config(data: dict[str, Any], path: Path) -> DaemonConfig:
         cal_path = base / _get(calendar_table, "file", str, "calendar.")
         try:
             calendar = calendar.merged(FilingCalendar.from_file(cal_path))
-        except (CalendarError, OSError) as exc:
+        except CalendarError as exc:
             raise ConfigError("calendar.file", str(exc)) from None
+        except OSError as exc:
+            raise ConfigError("calendar.file", f"cannot read {cal_path}: {exc.strerror}") from None
     language = _get(data, "language", str, "", "zh")
     if language not in LANGUAGES:
         raise ConfigError("language", "must be 'zh' or 'en'", "只能是 'zh' 或 'en'")
@@ -420,8 +437,7 @@ def parse_config(data: dict[str, Any], path: Path) -> DaemonConfig:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file of at most :data:`MAX_CONFIG_BYTES`; :class:`ConfigError` otherwise."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        raw = read_capped(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise ConfigError(
             "(file)",
@@ -434,6 +450,12 @@ def read_toml(path: Path) -> dict[str, Any]:
             "(file)",
             f"{path} is a folder, not a configuration file",
             f"{path} 是文件夹，不是配置文件",
+        ) from None
+    except NotRegularFile:
+        raise ConfigError(
+            "(file)",
+            f"{path} is not a regular file (a FIFO or a device), not a configuration file",
+            f"{path} 不是普通文件（而是管道或设备），不是配置文件",
         ) from None
     except OSError as exc:
         raise ConfigError("(file)", f"cannot read {path}: {exc.strerror}") from None
@@ -450,3 +472,53 @@ def read_toml(path: Path) -> dict[str, Any]:
 def load_config(path: Path) -> DaemonConfig:
     """Read and check the configuration at ``path``; :class:`ConfigError` names what is wrong."""
     return parse_config(read_toml(path), path)
+
+
+# A CA bundle is a few hundred KiB at most (Debian's whole store is about 200 KiB).
+MAX_CA_BUNDLE_BYTES = 4 * 1024 * 1024
+
+
+def check_ca_bundle(path: Path) -> None:
+    """Load the CA certificates at ``path`` as the bureau client will; ConfigError if unusable."""
+    import ssl  # noqa: PLC0415 - only the daemon and `config check` load it
+
+    try:
+        raw = read_capped(path, MAX_CA_BUNDLE_BYTES)
+    except OSError as exc:
+        raise ConfigError("bureau.ca_bundle", f"cannot read {path}: {exc.strerror}") from None
+    if len(raw) > MAX_CA_BUNDLE_BYTES:
+        raise ConfigError("bureau.ca_bundle", f"{path} is larger than {MAX_CA_BUNDLE_BYTES} bytes")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        # PEM text (comments outside the certificates may be anything), else one DER certificate.
+        if b"-----BEGIN" in raw:
+            context.load_verify_locations(cadata=raw.decode("ascii", "ignore"))
+        else:
+            context.load_verify_locations(cadata=raw)
+    except (ssl.SSLError, ValueError) as exc:
+        raise ConfigError(
+            "bureau.ca_bundle",
+            f"{path} holds no CA certificate this box can load ({exc})",
+            f"{path} 中没有可用的 CA 证书",
+        ) from None
+
+
+def check_startable(config: DaemonConfig) -> None:
+    """Make the checks the daemon makes before it starts; ``qingka config check`` makes them too.
+
+    A file every command can read may still not start the daemon: it needs the bureau, a CA it
+    can load, and a socket path that nothing but a socket holds.
+    """
+    bureau = config.bureau_config()
+    check_ca_bundle(bureau.ca_bundle)
+    socket = config.api_socket
+    try:
+        info = socket.lstat()
+    except OSError:
+        return  # nothing there yet: the daemon creates it (its folder may come with systemd)
+    if not stat.S_ISSOCK(info.st_mode):
+        raise ConfigError(
+            "api.socket",
+            f"{socket} exists and is not a socket; remove it or choose another path",
+            f"{socket} 已存在且不是套接字；请删除它或换一个路径",
+        )

@@ -14,18 +14,19 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from appliance.api.errors import ApiError
+from appliance.api.errors import ApiError, SocketPathBusy
 from appliance.api.export_dir import check_export_dir
 from appliance.api.schema import Arg, ArgSchema
 from appliance.api.server import ApiServer
-from appliance.box import Box
+from appliance.box import Box, BoxBusy
 from appliance.clearing.engine import JobRunning, UnknownDevice
 from appliance.clearing.pins import MAX_PIN_CHARS, BadPin
 from appliance.clock import clock
 from appliance.daemon import diagnostics, logs
-from appliance.daemon.config import DaemonConfig
+from appliance.daemon.config import DaemonConfig, check_startable
 from appliance.daemon.logs import RECENT_LINES
 from appliance.daemon.notify import Notifier
+from appliance.daemon.startup import box_failure, check_socket_folder, socket_failure
 from appliance.devices.errors import DeviceError
 from appliance.devices.watch import UsbWatcher, udev_source
 from appliance.storage.errors import StorageError
@@ -47,10 +48,14 @@ class Daemon:
     def __init__(self, config: DaemonConfig) -> None:
         self.config = config
         self.fleet: FleetPublisher | None = None
-        config.bureau_config()  # a box that cannot reach the bureau does not start
+        check_startable(config)  # ConfigError: the same checks as `qingka config check`
+        check_socket_folder(config.api_socket)
         # Owning the box (its data directory) for as long as the daemon lives: no second
         # process clears, reads or verifies a PIN on its devices meanwhile.
-        self.box = Box(config, emit=self._emit)
+        try:
+            self.box = Box(config, emit=self._emit)
+        except (BoxBusy, StorageError) as exc:
+            raise box_failure(exc) from exc
         self.journal = self.box.journal
         self.backups = self.box.backups
         self.engine = self.box.engine
@@ -204,7 +209,11 @@ class Daemon:
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await self.server.start()
+        try:
+            await self.server.start()
+        except (SocketPathBusy, OSError) as exc:
+            await self._abandon()
+            raise socket_failure(self.config.api_socket, exc) from exc
         if self.watcher is not None:
             self.watcher.start()
         self.notifier.ready()
@@ -234,7 +243,16 @@ class Daemon:
             self.box.close()
             _log.info("stopped")
 
+    async def _abandon(self) -> None:
+        """Release what was taken before the start failed (nothing has run yet)."""
+        if self.fleet is not None:
+            await asyncio.to_thread(self.fleet.stop)
+        self.box.close()
+
 
 def run_daemon(config: DaemonConfig) -> None:
-    """Run the daemon in a fresh event loop."""
+    """Run the daemon in a fresh event loop.
+
+    Raises ConfigError or :class:`~appliance.daemon.startup.StartFailed` when it cannot start.
+    """
     asyncio.run(Daemon(config).run())

@@ -14,6 +14,7 @@ the same order. Line format::
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from dataclasses import asdict
@@ -29,6 +30,7 @@ from appliance.devices.errors import (
     Stalled,
 )
 from appliance.devices.pipe import DEFAULT_TIMEOUT_MS, Pipe, UsbDescriptor
+from appliance.jsonfile import open_regular_for_writing, read_capped
 
 # A capture of a whole clearing is a few hundred lines of a few hundred bytes. The caps keep a
 # wrong file (a disk image, say) from being read into memory whole.
@@ -63,7 +65,7 @@ class CapturePipe:
         self.name = inner.name
         self.descriptor = inner.descriptor
         self._start = time.monotonic()
-        self._file: TextIO = path.open("w", encoding="utf-8")
+        self._file: TextIO = io.TextIOWrapper(open_regular_for_writing(path), encoding="utf-8")
         self._write({"op": "open", "url": url, "descriptor": asdict(inner.descriptor)})
 
     def _write(self, record: dict[str, Any]) -> None:
@@ -227,12 +229,12 @@ def load_capture(path: Path) -> list[dict[str, Any]]:
     """Read and check a capture file; :class:`ProtocolError` for anything that is not one."""
     name = f"replay://{path}"
     try:
-        size = path.stat().st_size
-        if size > MAX_CAPTURE_BYTES:
-            raise ProtocolError(f"capture is {size} bytes, above {MAX_CAPTURE_BYTES}", name)
-        lines = path.read_bytes().splitlines()
+        raw = read_capped(path, MAX_CAPTURE_BYTES)
     except OSError as exc:
         raise DeviceGone(f"cannot read capture: {exc}", name) from exc
+    if len(raw) > MAX_CAPTURE_BYTES:
+        raise ProtocolError(f"capture is larger than {MAX_CAPTURE_BYTES} bytes", name)
+    lines = raw.splitlines()
     records: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         if len(line) > MAX_LINE_BYTES:

@@ -14,6 +14,7 @@ Any URL takes ``capture=PATH`` to record every transfer to a JSONL file.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from appliance.devices.nisec import NisecDevice
 from appliance.devices.pipe import Pipe
 from appliance.devices.serial_pipe import SerialPipe
 from appliance.devices.usb_pipe import UsbPipe
+from appliance.jsonfile import check_regular, check_writable_target
 
 SCHEMES = ("usb", "serial", "sim", "replay")
 # Options each scheme takes (the simulator checks its own when it builds the device).
@@ -87,6 +89,11 @@ class DeviceUrl:
                 raise BadDeviceAddress(f"serial://{self.target}: baud is not a number")
         elif self.scheme == "sim" and not self.target.replace("-", "").isalnum():
             raise BadDeviceAddress(f"sim://{self.target}: name a simulator scenario")
+        capture = self.options.get("capture")
+        if capture:
+            problem = capture_file_problem(Path(capture))
+            if problem is not None:
+                raise BadDeviceAddress(problem[1])
 
 
 def forms() -> str:
@@ -132,20 +139,67 @@ def open_pipe(url: str, backend: Any = None) -> Pipe:
         pipe = UsbPipe.open(sim.vid, sim.pid, backend=sim, name=url)
     else:
         capture_file = Path(parsed.target)
-        if not capture_file.is_file():
-            raise BadDeviceAddress(f"the capture file {capture_file} does not exist", url)
+        problem = replay_file_problem(capture_file)
+        if problem is not None:
+            raise BadDeviceAddress(problem, url)
         pipe = ReplayPipe(capture_file)
     capture = parsed.options.get("capture")
     if capture and parsed.scheme != "replay":
-        pipe = CapturePipe(pipe, Path(capture), url)
+        pipe = _captured(pipe, Path(capture), url)
     return pipe
+
+
+def _captured(pipe: Pipe, capture: Path, url: str) -> Pipe:
+    """Wrap ``pipe`` to record to ``capture``; a file that cannot be written closes the pipe."""
+    try:
+        return CapturePipe(pipe, capture, url)
+    except OSError as exc:
+        pipe.close()
+        raise BadDeviceAddress(
+            f"cannot write the capture file {capture}: {exc.strerror}", url
+        ) from None
+
+
+def replay_file_problem(path: Path) -> str | None:
+    """Return why the capture file ``path`` cannot be replayed (looked at, not opened), or None."""
+    try:
+        check_regular(path)
+    except FileNotFoundError:
+        return f"the capture file {path} does not exist"
+    except OSError as exc:
+        return f"cannot read the capture file {path}: {exc.strerror}"
+    return None
+
+
+# Why a file cannot be written, by errno, for the Chinese sentence.
+_WHY_ZH = {
+    errno.EISDIR: "这是一个文件夹",
+    errno.ENOENT: "它所在的文件夹不存在",
+    errno.ENOTDIR: "它所在的路径不是文件夹",
+    errno.EINVAL: "这不是普通文件（而是管道或设备）",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+}
+
+
+def capture_file_problem(path: Path) -> tuple[str, str] | None:
+    """Return why no capture can be written at ``path`` (Chinese, English), or None."""
+    try:
+        check_writable_target(path)
+    except OSError as exc:
+        why_zh = _WHY_ZH.get(exc.errno or 0, exc.strerror or "")
+        return (
+            f"无法写入录制文件 {path}：{why_zh}",
+            f"cannot write the capture file {path}: {exc.strerror}",
+        )
+    return None
 
 
 def open_device(url: str, backend: Any = None, capture: Path | None = None) -> NisecDevice:
     """Open the tax device at ``url`` with the driver of its family."""
     pipe = open_pipe(url, backend)
     if capture is not None and not isinstance(pipe, (CapturePipe, ReplayPipe)):
-        pipe = CapturePipe(pipe, capture, url)
+        pipe = _captured(pipe, capture, url)
     desc = pipe.descriptor
     known = lookup(desc.vid, desc.pid, desc.manufacturer)
     if known is not None and known.family not in SUPPORTED_FAMILIES:

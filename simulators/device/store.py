@@ -35,6 +35,9 @@ class StateFile(StateSink):
             state = load_capped(self.path, MAX_STATE_BYTES, "device state")
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            # A folder or a FIFO given as the state file: an option the caller got wrong.
+            raise ValueError(f"cannot use the state file {self.path}: {exc.strerror}") from None
         try:
             check_state(state)
         except ValueError as exc:

@@ -16,6 +16,7 @@ from kiosk_ui.settings import (
     parse,
 )
 from provisioning.pinhash import hash_pin
+from tests.appliance.daemon.certs import write_ca
 
 
 def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,7 +164,7 @@ def test_config_check_takes_the_hashes_and_names_a_mix(
     from appliance.cli.main import main  # noqa: PLC0415 - the whole command line, in-process
 
     monkeypatch.setenv("QINGKA_LANG", "en")
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    write_ca(tmp_path / "ca.pem")  # `config check` loads it as the daemon will
     config = tmp_path / "qingka.toml"
     config.write_text(
         GOOD_DAEMON + f'\n[kiosk]\ntechnician_pin_hash = "{SERVICE_HASH}"\n', encoding="utf-8"

@@ -145,3 +145,65 @@ def test_configured_devices_are_listed_with_their_presence(tmp_path: Path) -> No
     assert [(r["source"], r["present"]) for r in rows] == [("config", True), ("config", False)]
     assert rows[0]["device_no"] == "661900000000"
     assert rows[1]["error"] == "D-002"
+
+
+def test_a_capture_that_cannot_be_written_is_refused_before_any_device_work(
+    tmp_path: Path,
+) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    cases = {
+        str(tmp_path): "it is a folder",
+        str(tmp_path / "none" / "x.jsonl"): f"its folder {tmp_path / 'none'} does not exist",
+        str(tmp_path / "fifo"): "FIFO",
+    }
+    for capture, why in cases.items():
+        result = qingka(
+            "device-info", "--capture", capture, f"sim://needs-clearing?{NOW}", lang="en"
+        )
+        assert result.returncode == 2, result.stderr
+        assert f"cannot write the capture file {capture}: " in result.stderr
+        assert why in result.stderr
+        assert "Traceback" not in result.stderr and "device work failed" not in result.stderr
+    chinese = qingka("device-info", "--capture", str(tmp_path), f"sim://needs-clearing?{NOW}")
+    assert f"无法写入录制文件 {tmp_path}：这是一个文件夹" in chinese.stderr
+    # The same address option in the URL is refused the same way.
+    option = qingka("device-info", f"sim://needs-clearing?{NOW}&capture={tmp_path}", lang="en")
+    assert option.returncode == 2
+    assert f"cannot write the capture file {tmp_path}: it is a folder" in option.stderr
+
+
+def test_a_state_file_that_is_a_folder_or_a_fifo_is_refused(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    for state, why in ((tmp_path, "it is a folder"), (tmp_path / "fifo", "FIFO")):
+        result = qingka("device-info", f"sim://needs-clearing?{NOW}&state={state}", lang="en")
+        assert result.returncode == 2, result.stderr
+        assert f"cannot use the state file {state}: " in result.stderr
+        assert why in result.stderr
+        assert "Traceback" not in result.stderr and "device work failed" not in result.stderr
+
+
+def test_a_replay_of_a_folder_or_a_fifo_says_what_it_is(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    for target, why in ((tmp_path, "it is a folder"), (tmp_path / "fifo", "FIFO")):
+        result = qingka("device-info", f"replay://{target}", lang="en")
+        assert result.returncode == 2, result.stderr
+        assert f"cannot read the capture file {target}: " in result.stderr
+        assert why in result.stderr
+        assert "does not exist" not in result.stderr
+
+
+def test_an_empty_address_lists_the_forms_once() -> None:
+    result = qingka("device-info", "", lang="en")
+    assert result.returncode == 2
+    assert result.stderr.count("replay://CAPTURE.jsonl") == 1, result.stderr
+
+
+def test_an_empty_config_path_is_called_empty() -> None:
+    for command in (["status"], ["device-info", "sim://needs-clearing"], ["daemon"]):
+        result = qingka(*command, "--config", "", lang="en")
+        assert result.returncode == 2, (command, result.stderr)
+        assert "the configuration file's path is empty" in result.stderr
+        assert "is a folder" not in result.stderr
+    check = qingka("config", "check", "", lang="en")
+    assert check.returncode == 2
+    assert "the configuration file's path is empty" in check.stderr

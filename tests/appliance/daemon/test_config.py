@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appliance.clearing.engine import POLICY_AUTO, POLICY_BUTTON
-from appliance.daemon.config import ConfigError, load_config
+from appliance.daemon.config import ConfigError, check_ca_bundle, load_config
 from appliance.protocol.commands import DEFAULT_PIN
+from tests.appliance.daemon.certs import write_ca
 
 QINGKA = Path(sys.executable).parent / "qingka"
 KEY = "04" + "11" * 64
@@ -222,8 +226,7 @@ def test_the_shipped_example_is_a_good_configuration(tmp_path: Path) -> None:
     example = subprocess.run(
         [str(QINGKA), "config", "example"], capture_output=True, text=True, check=True
     ).stdout
-    for name in ("bureau-ca.pem",):
-        (tmp_path / name).write_text("-----BEGIN CERTIFICATE-----\n")
+    write_ca(tmp_path / "bureau-ca.pem")
     (tmp_path / "bureau-public-key.hex").write_text(KEY)
     (tmp_path / "bureau-endpoints.json").write_text('{"42": "https://bureau.example/hubei"}')
     example = example.replace('group = "qingka"', 'group = "root"')
@@ -265,3 +268,109 @@ def test_a_command_loads_only_what_it_needs(command: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def check(path: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``qingka config check``; a check that hangs fails on the timeout."""
+    return subprocess.run(
+        [str(QINGKA), "config", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "QINGKA_LANG": "en"},
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        ("public_key_file", f'public_key = "{KEY}"', 'public_key_file = "named"'),
+        (
+            "endpoints_file",
+            'base_url = "https://bureau.example:8443"',
+            'endpoints_file = "named"',
+        ),
+        ("ca_bundle", 'ca_bundle = "ca.pem"', 'ca_bundle = "named"'),
+        ("calendar", "[schedule]", '[calendar]\nfile = "named"\n\n[schedule]'),
+        (
+            "pin_file",
+            'url = "sim://needs-clearing"',
+            'url = "sim://needs-clearing"\npin_file = "named"',
+        ),
+        ("replay", 'url = "sim://needs-clearing"', 'url = "replay://named"'),
+    ],
+    ids=lambda named: named[0],
+)
+def test_a_fifo_named_by_the_configuration_is_refused_at_once(
+    tmp_path: Path, named: tuple[str, str, str]
+) -> None:
+    _, before, after = named
+    write_ca(tmp_path / "ca.pem")
+    os.mkfifo(tmp_path / "named")
+    assert GOOD.count(before) == 1
+    result = check(write(tmp_path, GOOD.replace(before, after)))
+    assert result.returncode == 2, result.stderr
+    assert f"{tmp_path / 'named'}: it is a FIFO" in result.stderr or (
+        f"{tmp_path / 'named'} is not a file" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_a_fifo_as_the_configuration_is_refused_by_every_command(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(fifo)
+    for command in (["config", "check", str(fifo)], ["status", "--config", str(fifo)]):
+        result = subprocess.run(
+            [str(QINGKA), *command],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "QINGKA_LANG": "en", "QINGKA_API_SOCKET": str(tmp_path / "no")},
+            check=False,
+        )
+        assert result.returncode == 2, (command, result.stderr)
+        assert f"{fifo} is not a regular file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "body", ['data_dir = "data"\n[api]\nsocket = "api.sock"\n', ""], ids=["no-bureau", "empty"]
+)
+def test_config_check_refuses_a_file_the_daemon_would_refuse(tmp_path: Path, body: str) -> None:
+    result = check(write(tmp_path, body))
+    assert result.returncode == 2, result.stdout
+    assert "bureau: is missing" in result.stderr
+    assert "The configuration is good" not in result.stdout
+
+
+def test_config_check_loads_the_ca_bundle(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    (tmp_path / "ca.pem").write_bytes(bytes(range(256)) * 4)
+    result = check(path)
+    assert result.returncode == 2
+    assert "bureau.ca_bundle" in result.stderr and "no CA certificate" in result.stderr
+    write_ca(tmp_path / "ca.pem")
+    result = check(path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_config_check_refuses_a_socket_path_that_holds_a_file(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    write_ca(tmp_path / "ca.pem")
+    (tmp_path / "api.sock").write_text("not a socket")
+    result = check(path)
+    assert result.returncode == 2
+    assert f"api.socket: {tmp_path / 'api.sock'} exists and is not a socket" in result.stderr
+
+
+@settings(max_examples=150, deadline=None)
+@given(garbage=st.binary(max_size=3000), pem=st.booleans())
+def test_any_garbage_as_the_ca_bundle_is_a_config_error(garbage: bytes, pem: bool) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ca.pem"
+        path.write_bytes(b"-----BEGIN CERTIFICATE-----\n" + garbage if pem else garbage)
+        with pytest.raises(ConfigError) as caught:
+            check_ca_bundle(path)
+    assert caught.value.key == "bureau.ca_bundle"
