@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.api.protocol import default_socket_path
+from appliance.jsonfile import read_capped
 from kiosk_ui.catalog import DEFAULT_LANGUAGE, LANGUAGES
 from provisioning.pinhash import is_pin_hash
 
@@ -108,8 +109,7 @@ def _pin_hash(table: dict[str, Any], role: str) -> str | None:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        raw = read_capped(path, MAX_CONFIG_BYTES)  # a FIFO or a folder is refused, not waited on
     except FileNotFoundError:
         return {}
     except OSError as exc:

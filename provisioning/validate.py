@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 from appliance.daemon import config as daemon_config
-from appliance.daemon.config import ConfigError, load_config
+from appliance.daemon.config import ConfigError, check_startable, load_config
 from kiosk_ui.settings import SettingsError
 from kiosk_ui.settings import parse as parse_kiosk
 from provisioning.errors import ConfigRefused
@@ -17,7 +17,9 @@ def check_generation(generation: Path) -> None:
     """Raise :class:`ConfigRefused` unless the daemon and the kiosk accept ``generation``."""
     path = generation / CONFIG_NAME
     try:
-        load_config(path)
+        # The daemon's own start checks too (the bureau, a CA it can load): a generation it
+        # would refuse at start would leave it restarting in a loop.
+        check_startable(load_config(path))
         with path.open("rb") as handle:
             parse_kiosk(tomllib.load(handle), generation)
     except ConfigError as exc:

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from appliance.cli.connect import config_error_text
+from appliance.cli.connect import config_error_text, config_file_argument
 from appliance.cli.output import (
     EXIT_FAILED,
     EXIT_OK,
@@ -54,7 +54,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"the box's data folder (default {DEFAULT_DATA_DIR})",
     )
     common.add_argument(
-        "--config", type=Path, help="take the data folder from the daemon's configuration file"
+        "--config",
+        type=config_file_argument,
+        help="take the data folder from the daemon's configuration file",
     )
     common.add_argument("--json", action="store_true", help="print JSON for machines")
     parser = subparsers.add_parser("backup", help="list, verify or export the period backups")

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_fleet_demo(args.lang or default_lang(), args.dir, args.keep)
     today = None
-    if args.today:
+    if args.today is not None:  # an empty --today is refused, not ignored
         try:
             today = parse_moment(args.today)
         except ClockError as exc:

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from appliance.configfile import ConfigError, read_secret
+from appliance.jsonfile import check_regular
 
 # Box ids and site names become MQTT topic levels and Home Assistant discovery ids: the
 # characters both accept, and no MQTT wildcard or separator.
@@ -127,6 +128,8 @@ def _file(table: dict[str, Any], key: str, base: Path, private: bool = False) ->
         return None
     path = base / str(name)
     try:
+        # A FIFO here would hang the TLS set-up: only a regular file will do.
+        check_regular(path)
         info = path.stat()
     except OSError as exc:
         raise ConfigError(f"fleet.{key}", f"cannot read {path}: {exc.strerror}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,13 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert settings.operator_pin is None
     assert settings.technician_pin == DEFAULT_TECHNICIAN_PIN
     assert settings.idle_blank_s == 300
+
+
+def test_a_fifo_as_the_configuration_is_refused_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "qingka.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(SettingsError, match="FIFO"):
+        load(fifo)  # opening a FIFO to read would wait for a writer forever
 
 
 def test_the_kiosk_table_and_the_api_socket(tmp_path: Path) -> None:

@@ -166,6 +166,7 @@ def test_a_newcomers_mistakes_get_a_sentence_and_exit_2(tmp_path: Path) -> None:
         (["backup", "verify", "--data-dir", str(tmp_path / "nowhere")], "nowhere"),
         (["device-info", "usb://zzzz"], "usb://VID:PID"),
         (["demo", "--scenario", "no-such"], "invalid choice"),
+        (["demo", "--today", ""], "--today"),
     ]
     for args, words in cases:
         result = qingka(*args, timeout=60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,15 @@ def test_bad_tables_name_the_key(files: Path, change: dict, key: str, words: str
     with pytest.raises(ConfigError) as caught:
         parse_fleet(_table(**change), files)
     assert caught.value.key == key and words in caught.value.problem
+
+
+def test_a_fifo_or_a_folder_as_a_fleet_file_is_refused(files: Path) -> None:
+    os.mkfifo(files / "ca.fifo")
+    (files / "ca.dir").mkdir()
+    for name in ("ca.fifo", "ca.dir"):
+        with pytest.raises(ConfigError, match="cannot read") as caught:
+            parse_fleet(_table(ca_file=name), files)
+        assert caught.value.key == "fleet.ca_file"
 
 
 def test_a_readable_password_file_is_refused(files: Path) -> None:
