@@ -118,5 +118,5 @@ def load_capped(path: Path, cap: int, what: str) -> Any:
         raise JsonFileError(f"{what} {path} is larger than {cap} bytes")
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise JsonFileError(f"{what} {path} is not JSON: {exc}") from None

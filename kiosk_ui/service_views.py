@@ -111,7 +111,7 @@ def log_line(raw: str, lang: str = "zh") -> str:
     """
     try:
         record = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         record = None
     if not isinstance(record, dict):
         return _shorten(raw)

@@ -66,7 +66,7 @@ class ConfigStore:
         try:
             with (generation / META_NAME).open("rb") as handle:
                 data = json.loads(handle.read(MAX_META_BYTES))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         return data if isinstance(data, dict) else {}
 

@@ -193,6 +193,6 @@ def _reports(stick: Stick, problem: Any) -> list[dict[str, Any]]:
                     "box": (data.get("box") or {}).get("id"),
                 }
             )
-        except (ProvisionError, ValueError, AttributeError):
+        except (ProvisionError, ValueError, AttributeError, RecursionError):
             found.append({"file": f"{REPORTS}/{name}", "result": "unreadable"})
     return found

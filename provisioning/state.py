@@ -29,7 +29,7 @@ def read_state(state_dir: Path) -> dict[str, Any]:
     try:
         with (state_dir / STATE_FILE).open("rb") as handle:
             data = json.loads(handle.read(MAX_STATE_BYTES))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 

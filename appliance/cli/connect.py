@@ -25,6 +25,13 @@ def default_config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_PATH)
 
 
+def socket_argument(text: str) -> Path:
+    """Return the path of ``--socket`` (argparse type); an empty one is refused, not "."."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("套接字路径为空 / the socket's path is empty [C-001]")
+    return Path(text)
+
+
 def config_file_argument(text: str) -> Path:
     """Return the path of ``--config`` (argparse type); an empty one is refused, not "."."""
     if not text:
@@ -42,7 +49,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"configuration file (default: {CONFIG_ENV} or {DEFAULT_PATH})",
     )
-    parser.add_argument("--socket", type=Path, help="the daemon's API socket")
+    parser.add_argument("--socket", type=socket_argument, help="the daemon's API socket")
 
 
 def config_path(args: argparse.Namespace) -> Path:

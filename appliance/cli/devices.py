@@ -10,7 +10,13 @@ from typing import Any
 
 from appliance.api.errors import ApiError
 from appliance.clearing.specs import DeviceSpec
-from appliance.cli.connect import config_file_argument, config_path, fail, from_daemon
+from appliance.cli.connect import (
+    config_file_argument,
+    config_path,
+    fail,
+    from_daemon,
+    socket_argument,
+)
 from appliance.cli.output import (
     EXIT_BUSY,
     EXIT_DEVICE,
@@ -85,7 +91,7 @@ def _box_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="the box's data folder, where rejected PINs are remembered (without a configuration)",
     )
-    parser.add_argument("--socket", type=Path, help="the daemon's API socket")
+    parser.add_argument("--socket", type=socket_argument, help="the daemon's API socket")
 
 
 def box_config(args: argparse.Namespace) -> DaemonConfig | None:

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from appliance.cli.connect import socket_argument
 from appliance.cli.output import EXIT_FAILED, EXIT_OK, default_lang, print_error, print_json
 
 DOWNLOAD_DIR = Path("/var/lib/qingka/updates")
@@ -40,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     health = commands.add_parser(
         "health-check", help="the daemon answers and can write its data directory"
     )
-    health.add_argument("--socket", type=Path, help="the daemon's API socket")
+    health.add_argument("--socket", type=socket_argument, help="the daemon's API socket")
     health.add_argument(
         "--wait", type=float, default=0.0, metavar="SECONDS", help="wait for the daemon this long"
     )
@@ -49,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     good = commands.add_parser(
         "mark-good", help="mark the booted slot good (after a health check) and raise the floor"
     )
-    good.add_argument("--socket", type=Path, help="the daemon's API socket")
+    good.add_argument("--socket", type=socket_argument, help="the daemon's API socket")
     good.add_argument("--wait", type=float, default=0.0, metavar="SECONDS")
     good.add_argument(
         "--no-check", action="store_true", help="skip the health check (it already ran)"

@@ -327,8 +327,15 @@ def _devices(entries: Any, base: Path, default_pin: str) -> list[DeviceSpec]:
     return specs
 
 
+def _path_text(value: str, key: str) -> str:
+    """Return a path setting's text; an empty one is refused (it would mean the config's folder)."""
+    if not value.strip():
+        raise ConfigError(key, "is empty; give a path", "为空；请填写路径")
+    return value
+
+
 def _data_dir(data: dict[str, Any], base: Path) -> Path:
-    path: Path = base / str(_get(data, "data_dir", str, "", DEFAULT_DATA_DIR))
+    path: Path = base / _path_text(_get(data, "data_dir", str, "", DEFAULT_DATA_DIR), "data_dir")
     existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -340,7 +347,7 @@ def _data_dir(data: dict[str, Any], base: Path) -> Path:
 
 
 def _api(api: dict[str, Any], base: Path) -> tuple[Path, int, str | None]:
-    socket: Path = base / str(_get(api, "socket", str, "api.", DEFAULT_SOCKET))
+    socket: Path = base / _path_text(_get(api, "socket", str, "api.", DEFAULT_SOCKET), "api.socket")
     if len(os.fsencode(socket)) > MAX_SOCKET_PATH_BYTES:
         raise ConfigError(
             "api.socket",

@@ -241,7 +241,7 @@ def load_capture(path: Path) -> list[dict[str, Any]]:
             raise ProtocolError(f"capture line {number} is longer than {MAX_LINE_BYTES}", name)
         try:
             record = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise ProtocolError(f"capture line {number} is not JSON", name) from None
         if not isinstance(record, dict) or record.get("op") not in (
             "open",

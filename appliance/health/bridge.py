@@ -59,7 +59,7 @@ def scrub_line(line: str) -> str:
     """Return a JSON log line scrubbed like any structure (a line that is not JSON is withheld)."""
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "(withheld: not a structured line)"
     return json.dumps(scrub(record), ensure_ascii=False)
 

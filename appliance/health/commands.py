@@ -70,7 +70,7 @@ def parse_command(raw: bytes) -> Command:
         )
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise _reject(MALFORMED, "command is not UTF-8 JSON", "命令格式错误") from None
     if not isinstance(data, dict):
         raise _reject(MALFORMED, "command is not a JSON object", "命令格式错误")

@@ -32,7 +32,7 @@ def spooled_event(path: Path) -> dict[str, Any]:
     try:
         raw = fsio.read_capped(path, MAX_SPOOLED_BYTES)
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SpoolError(f"{path.name} is not JSON: {exc}") from None
     except (OSError, StorageError) as exc:  # gone meanwhile, a link, a FIFO, too large
         raise SpoolError(f"{path.name} cannot be read: {exc}") from None

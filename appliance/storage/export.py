@@ -354,7 +354,7 @@ def read_archive_manifest(path: Path) -> dict[str, Any]:
             if info.file_size > MAX_ARCHIVE_MANIFEST_BYTES:
                 raise ExportFailed("the archive's manifest is too large", path)
             data = json.loads(zf.read(info))
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, RecursionError) as exc:
         raise ExportFailed(f"the archive cannot be read back: {exc}", path) from exc
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise ExportFailed("the archive's manifest is not one this box wrote", path)

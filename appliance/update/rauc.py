@@ -154,7 +154,7 @@ class Rauc:
             data = json.loads(out)
             images = tuple(name for image in data["images"] for name in image)
             info = BundleInfo(str(data["compatible"]), str(data["version"]), images)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise BundleCorrupt(f"rauc info gave an unreadable answer: {exc}") from exc
         parse_version(info.version)
         return info

@@ -129,7 +129,7 @@ class AdminHandler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(declared))
         try:
             data = json.loads(raw or b"{}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise AdminError(f"request body is not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise AdminError("request body must be a JSON object")

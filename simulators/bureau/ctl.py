@@ -41,7 +41,7 @@ class AdminClient:
             connection.close()
         try:
             data: Any = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise AdminCallError(f"admin API answered non-JSON: {exc}") from exc
         if response.status != 200 or not isinstance(data, dict):
             raise AdminCallError(f"admin API refused {method} {path}: {data}")

@@ -167,6 +167,8 @@ def test_a_newcomers_mistakes_get_a_sentence_and_exit_2(tmp_path: Path) -> None:
         (["device-info", "usb://zzzz"], "usb://VID:PID"),
         (["demo", "--scenario", "no-such"], "invalid choice"),
         (["demo", "--today", ""], "--today"),
+        (["status", "--socket", ""], "--socket"),
+        (["devices", "--socket", " "], "--socket"),
     ]
     for args, words in cases:
         result = qingka(*args, timeout=60)

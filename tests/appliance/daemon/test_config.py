@@ -188,6 +188,21 @@ def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('data_dir = "data"', 'data_dir = ""', "data_dir"),
+        ('socket = "api.sock"', 'socket = " "', "api.socket"),
+    ],
+)
+def test_an_empty_path_is_refused_not_taken_as_the_folder(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    with pytest.raises(ConfigError, match="is empty") as caught:
+        load_config(write(tmp_path, GOOD.replace(old, new)))
+    assert caught.value.key == key
+
+
+@pytest.mark.parametrize(
     "body",
     [
         "[shedule]\npolicy = 'button-only'\n",
