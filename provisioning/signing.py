@@ -79,7 +79,8 @@ def load_private(path: Path) -> Ed25519PrivateKey:
     """Read a signing key file; refuse one that others may read."""
     try:
         info = path.stat()
-        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        # Only a regular file's mode matters; anything else is refused for what it is below.
+        if stat.S_ISREG(info.st_mode) and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise SigningKeyProblem(f"{path} is mode {stat.S_IMODE(info.st_mode):04o}, not 0600")
         raw = fileops.read_regular(path, MAX_KEY_FILE_BYTES, SigningKeyProblem)
     except OSError as exc:
