@@ -138,11 +138,13 @@ def run(args: argparse.Namespace) -> int:
                 print(json.dumps([o.to_json() for o in outcomes], ensure_ascii=False, indent=2))
             print_error(
                 say(
-                    "等待超时（--follow-timeout）：清卡服务未运行，本次清卡已在安全的步骤停止，"
-                    "不会在后台继续；请再次运行 qingka clear，或启动清卡服务（它会接着完成）",
-                    "Stopped waiting (--follow-timeout): no clearing service runs, so the "
-                    "clearing stopped at a safe point and does not go on; run qingka clear "
-                    "again, or start the service (it finishes the clearing)",
+                    "等待超时（--follow-timeout）：清卡服务未运行，本命令已让清卡在安全的步骤暂停，"
+                    "数据未丢失，不会在后台继续；请再次运行 qingka clear，或启动清卡服务"
+                    "（它会接着完成）",
+                    "Stopped waiting (--follow-timeout): no clearing service runs, so this "
+                    "command paused the clearing safely at a step; nothing is lost, and it does "
+                    "not go on by itself. Run qingka clear again, or start the service (it "
+                    "finishes the clearing)",
                     lang,
                 )
             )
