@@ -35,6 +35,7 @@ from appliance.storage.records import (
     PeriodBackup,
     PeriodCheck,
     Problem,
+    SetAside,
     period_text,
 )
 from appliance.storage.words import PROBLEM_WORDS
@@ -76,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "export",
         parents=[common],
         help="write a .zip of the backups into DIR and mark them exported; "
-        "exit 1 if damaged files had to be left out, 2 if DIR is not a folder",
+        "exit 1 if damaged files (or a damaged copy set aside) had to be left out, "
+        "2 if DIR is not a folder",
     )
     export.add_argument("dest", type=Path, metavar="DIR", help="folder to write the .zip into")
     export.add_argument("--device", metavar="DEVICE_NO", help="export only this device")
@@ -147,14 +149,18 @@ def human_size(size: int) -> str:
 
 def run_list(args: argparse.Namespace, store: BackupStore) -> int:
     """Print every backed-up period."""
-    periods = store.periods()
+    periods, aside = store.periods(), store.set_aside()
     if args.json:
         print_json(
-            {"backups_dir": str(store.backups_dir), "periods": [p.to_json() for p in periods]}
+            {
+                "backups_dir": str(store.backups_dir),
+                "periods": [p.to_json() for p in periods],
+                "set_aside": [item.to_json() for item in aside],
+            }
         )
         return EXIT_OK
     print(say(f"备份目录：{store.backups_dir}", f"Backup folder: {store.backups_dir}"))
-    if not periods:
+    if not periods and not aside:
         print(say("还没有备份", "No backups yet"))
         return EXIT_OK
     device = ""
@@ -163,7 +169,23 @@ def run_list(args: argparse.Namespace, store: BackupStore) -> int:
             device = backup.device_no
             print(say(f"设备 {device}", f"Device {device}"))
         print_period(backup)
+    for item in aside:
+        print(set_aside_line(item, "已搁置", "set aside"))
     return EXIT_OK
+
+
+def set_aside_line(item: SetAside, label_zh: str, label_en: str) -> str:
+    """Return one line about a damaged copy a save moved aside (kept on the box)."""
+    if item.period is None:
+        return say(
+            f"{label_zh}：设备 {item.device_no} 的损坏副本保留在 {item.path}",
+            f"{label_en}: damaged copy of device {item.device_no} kept in {item.path}",
+        )
+    when = period_text(item.period)
+    return say(
+        f"{label_zh}：设备 {item.device_no} {when} 的损坏副本保留在 {item.path}",
+        f"{label_en}: damaged copy of {when} (device {item.device_no}) kept in {item.path}",
+    )
 
 
 def print_period(backup: PeriodBackup) -> None:
@@ -272,9 +294,17 @@ def run_export(args: argparse.Namespace, store: BackupStore) -> int:
     raw = [entry for entry in manifest["files"] if "kind" in entry]
     periods = {(entry["device_no"], entry["period"]) for entry in raw}
     problems = manifest["problems"]
+    # Damaged copies a save set aside are no periods: the archive leaves them out; say so.
+    aside = [item for item in store.set_aside() if args.device in (None, item.device_no)]
     if args.json:
         print_json(
-            {"archive": str(path), "periods": len(periods), "files": len(raw), "problems": problems}
+            {
+                "archive": str(path),
+                "periods": len(periods),
+                "files": len(raw),
+                "problems": problems,
+                "left_out": [item.to_json() for item in aside],
+            }
         )
     else:
         print(say(f"已导出到：{path}", f"Exported to: {path}"))
@@ -287,9 +317,11 @@ def run_export(args: argparse.Namespace, store: BackupStore) -> int:
         if problems:
             print(say("以下文件已损坏或丢失，未导出：", "Damaged or missing, not exported:"))
         for item in problems:
-            name = f"{item['device_no']} {period_text(item['period'])} {item['name'] or '-'}"
+            name = f"{item['device_no']} {period_text(item['period'])} {item['name']}".rstrip()
             problem = FileProblem(
                 item["name"], Problem(item["problem"]), item["reason"], item.get("reason_zh", "")
             )
             print(f"    {problem_line(problem, name)}")
-    return EXIT_FAILED if problems else EXIT_OK
+        for item in aside:
+            print(set_aside_line(item, "未导出（仍留在本机）", "Not exported (stays on the box)"))
+    return EXIT_FAILED if problems or aside else EXIT_OK
