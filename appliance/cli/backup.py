@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from appliance.cli.connect import config_error_text, config_file_argument
+from appliance.cli.connect import config_error_text, config_file_argument, path_argument
 from appliance.cli.output import (
     EXIT_FAILED,
     EXIT_OK,
@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--data-dir",
-        type=Path,
+        type=path_argument,
         default=DEFAULT_DATA_DIR,
         metavar="DIR",
         help=f"the box's data folder (default {DEFAULT_DATA_DIR})",
@@ -80,7 +80,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "exit 1 if damaged files (or a damaged copy set aside) had to be left out, "
         "2 if DIR is not a folder",
     )
-    export.add_argument("dest", type=Path, metavar="DIR", help="folder to write the .zip into")
+    export.add_argument(
+        "dest", type=path_argument, metavar="DIR", help="folder to write the .zip into"
+    )
     export.add_argument("--device", metavar="DEVICE_NO", help="export only this device")
     export.set_defaults(handler=guarded(run_export))
 
@@ -100,9 +102,12 @@ def guarded(
                 print_error(config_error_text(exc, lang))
                 return EXIT_USAGE
         if not data_dir.is_dir():
-            # A mistyped folder is not "no backups yet": say that it is not there.
+            # A mistyped folder is not "no backups yet": say that it is not there (or not one).
             zh = f"没有这个数据目录：{data_dir}（请检查 --data-dir，或用 --config 指定配置文件）"
             en = f"There is no data folder {data_dir} (check --data-dir, or give --config FILE)"
+            if data_dir.exists():
+                zh = f"数据目录的位置上不是文件夹：{data_dir}（请检查 --data-dir）"
+                en = f"{data_dir} is not a folder: it cannot be the data folder (check --data-dir)"
             if args.json:
                 print_json({"error": {"code": "S-005", "message": zh if lang == "zh" else en}})
             print_error((zh if lang == "zh" else en) + " [S-005]")

@@ -34,6 +34,13 @@ def config_file_argument(text: str) -> Path:
     return Path(text)
 
 
+def path_argument(text: str) -> Path:
+    """Return a path argument (argparse type); an empty one is refused, never taken as "."."""
+    if not text:
+        raise argparse.ArgumentTypeError("路径为空 / the path is empty")
+    return Path(text)
+
+
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --config and --socket (shared by the commands that talk to the daemon)."""
     parser.add_argument(

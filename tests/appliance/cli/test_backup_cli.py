@@ -313,3 +313,40 @@ def test_a_copy_set_aside_by_a_save_is_listed_and_export_says_it_left_it_out(
     assert json.loads(out)["left_out"][0]["path"] == str(aside)
     code, out, _ = run(capsys, "export", "--data-dir", str(data_dir), str(usb), "--device", "9")
     assert "set aside" not in out and "Not exported" not in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", "--data-dir", "DATA", ""],
+        ["verify", "--data-dir", ""],
+        ["list", "--data-dir", ""],
+    ],
+)
+def test_an_empty_path_is_refused_not_taken_as_here(
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    args = [str(data_dir) if item == "DATA" else item for item in argv]
+    with pytest.raises(SystemExit) as caught:
+        run(capsys, *args)
+    assert caught.value.code == EXIT_USAGE
+    assert "the path is empty" in capsys.readouterr().err
+    assert list(here.iterdir()) == []
+
+
+def test_a_file_given_as_data_folder_is_said_to_be_no_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QINGKA_LANG", "en")
+    afile = tmp_path / "passwd"
+    afile.write_text("root:x:0:0\n")
+    code, _, err = run(capsys, "verify", "--data-dir", str(afile))
+    assert code == EXIT_USAGE
+    assert f"{afile} is not a folder" in err and "There is no data folder" not in err
