@@ -70,8 +70,8 @@ def load_or_fail(args: argparse.Namespace) -> DaemonConfig | None:
 def config_error_text(exc: ConfigError, lang: str) -> str:
     """Return a configuration problem as one sentence of ``lang``."""
     if lang == "zh":
-        return f"配置有误：{exc.key}：{exc.problem_zh or exc.problem} [{exc.code}]"
-    return f"Configuration problem: {exc.key}: {exc.problem} [{exc.code}]"
+        return f"配置有误：{exc.located('zh')} [{exc.code}]"
+    return f"Configuration problem: {exc.located('en')} [{exc.code}]"
 
 
 def daemon_socket(args: argparse.Namespace) -> tuple[Path | None, str]:
