@@ -63,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--device", help="device URL or number (default: every device)")
+    parser.add_argument(
+        "--device", type=device_argument, help="device URL or number (default: every device)"
+    )
     parser.add_argument("--json", action="store_true", help="print the outcomes as JSON")
     parser.add_argument(
         "--follow-timeout",
@@ -76,6 +78,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_connection_arguments(parser)
     parser.set_defaults(handler=run)
+
+
+def device_argument(text: str) -> str:
+    """Return ``--device``; an empty one is refused (it is no device, nor "every device")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "设备为空：请给出设备地址或编号，或不用 --device 以清所有设备 / the device is empty: "
+            "give a device URL or number, or leave out --device to clear every device"
+        )
+    return text
 
 
 def follow_timeout(text: str) -> float:
