@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import os
 import stat
+import tomllib
 from pathlib import Path
+from typing import Any
 
 from appliance.jsonfile import NotRegularFile, open_regular
 
 # A PIN or password file is one line; anything longer is not one.
 MAX_SECRET_BYTES = 4096
+# The key of a problem with the file as a whole: its words name the file, so no label is shown.
+FILE_KEY = "(file)"
+# What Windows Notepad puts before UTF-8 text; TOML has no place for it.
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def decode_toml(raw: bytes) -> dict[str, Any]:
+    """Return the table of a TOML file's bytes, a leading UTF-8 byte-order mark allowed.
+
+    The one place the box decodes its configuration files (the daemon's, the kiosk's, the
+    office's settings). Raises ``UnicodeDecodeError`` or ``tomllib.TOMLDecodeError``.
+    """
+    return tomllib.loads(raw.removeprefix(UTF8_BOM).decode("utf-8"))
 
 
 class ConfigError(Exception):
@@ -28,7 +43,15 @@ class ConfigError(Exception):
         super().__init__(f"config key '{key}': {problem}")
 
     def __str__(self) -> str:
-        return f"配置错误 / configuration error: '{self.key}': {self.problem} [{self.code}]"
+        return f"配置错误 / configuration error: {self.located()} [{self.code}]"
+
+    def located(self, lang: str = "en") -> str:
+        """Return the problem after the setting it concerns (a file's own problems name it)."""
+        zh = lang == "zh"
+        problem = (self.problem_zh or self.problem) if zh else self.problem
+        if self.key == FILE_KEY:
+            return problem
+        return f"{self.key}：{problem}" if zh else f"{self.key}: {problem}"
 
 
 def read_secret(path: Path, key: str) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.api.protocol import default_socket_path
+from appliance.configfile import decode_toml
 from appliance.jsonfile import read_capped
 from kiosk_ui.catalog import DEFAULT_LANGUAGE, LANGUAGES
 from provisioning.pinhash import is_pin_hash
@@ -113,13 +114,13 @@ def _read(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise SettingsError("(file)", f"cannot read {path}: {exc.strerror}") from None
+        raise SettingsError(str(path), f"cannot be read: {exc.strerror}") from None
     if len(raw) > MAX_CONFIG_BYTES:
-        raise SettingsError("(file)", f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
+        raise SettingsError(str(path), f"is larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        return decode_toml(raw)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SettingsError("(file)", f"{path} is not valid TOML: {exc}") from None
+        raise SettingsError(str(path), f"is not valid TOML: {exc}") from None
 
 
 def _socket(data: dict[str, Any], base: Path) -> Path:

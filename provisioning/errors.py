@@ -146,6 +146,15 @@ class NoTrustStore(BadTrustStore):
     code = "P-213"
 
 
+class TrustStoreNotGiven(NoTrustStore):
+    """An office command (verify, inspect) has no trust store: it is given with ``--trust``."""
+
+    @property
+    def words(self) -> Message:
+        """Return the office's advice (the box's own says to mend its image)."""
+        return message(f"{self.code}-office", self.code)
+
+
 # -- contents ------------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.clock import clock
+from appliance.configfile import decode_toml
 from provisioning import bundle, enrollment, fileops, sealing, signing, trust
 from provisioning.bundle import BundleConfig, Bureau, Device, Fleet, Secrets
 from provisioning.errors import BadContent, BadOfficeConfig, ProvisionError
@@ -86,7 +87,7 @@ class _Settings:
         if len(raw) > MAX_SETTINGS_BYTES:
             raise _fail(str(path), f"is larger than {MAX_SETTINGS_BYTES} bytes")
         try:
-            self.data = tomllib.loads(raw.decode("utf-8"))
+            self.data = decode_toml(raw)
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise _fail(str(path), f"is not valid TOML: {exc}") from None
         self.files: dict[str, Path] = {}

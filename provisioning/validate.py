@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 from appliance.daemon import config as daemon_config
-from appliance.daemon.config import ConfigError, check_startable, load_config
+from appliance.daemon.config import ConfigError, check_startable, load_config, read_toml
 from kiosk_ui.settings import SettingsError
 from kiosk_ui.settings import parse as parse_kiosk
 from provisioning.errors import ConfigRefused
@@ -20,10 +20,9 @@ def check_generation(generation: Path) -> None:
         # The daemon's own start checks too (the bureau, a CA it can load): a generation it
         # would refuse at start would leave it restarting in a loop.
         check_startable(load_config(path))
-        with path.open("rb") as handle:
-            parse_kiosk(tomllib.load(handle), generation)
+        parse_kiosk(read_toml(path), generation)
     except ConfigError as exc:
-        raise ConfigRefused(f"{exc.key}: {exc.problem}") from None
+        raise ConfigRefused(exc.located()) from None
     except SettingsError as exc:
         raise ConfigRefused(f"{exc.key}: {exc.problem}") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:

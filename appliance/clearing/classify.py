@@ -235,5 +235,5 @@ def inconsistent(device_no: str, period: int) -> Outcome:
 
 
 def interrupted(device_no: str, period: int | None) -> Outcome:
-    """Return the outcome of a job stopped by a daemon shutdown (it resumes at next start)."""
+    """Return the outcome of a job stopped because its box closed (it resumes at the next run)."""
     return fixed(J_INTERRUPTED, device_no, period)

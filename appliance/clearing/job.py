@@ -88,7 +88,8 @@ class BackupPort(Protocol):
 
 
 class JobInterrupted(Exception):
-    """The daemon is stopping; the job stopped at a step boundary."""
+    """The box is closing (the daemon stops, or the command that ran the job does); the job
+    stopped at a step boundary."""
 
 
 class Stop(Exception):

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from appliance.cli.connect import config_error_text, config_file_argument
+from appliance.cli.connect import config_error_text, config_file_argument, path_argument
 from appliance.cli.output import (
     EXIT_FAILED,
     EXIT_OK,
@@ -35,6 +35,7 @@ from appliance.storage.records import (
     PeriodBackup,
     PeriodCheck,
     Problem,
+    SetAside,
     period_text,
 )
 from appliance.storage.words import PROBLEM_WORDS
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--data-dir",
-        type=Path,
+        type=path_argument,
         default=DEFAULT_DATA_DIR,
         metavar="DIR",
         help=f"the box's data folder (default {DEFAULT_DATA_DIR})",
@@ -76,9 +77,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "export",
         parents=[common],
         help="write a .zip of the backups into DIR and mark them exported; "
-        "exit 1 if damaged files had to be left out, 2 if DIR is not a folder",
+        "exit 1 if damaged files (or a damaged copy set aside) had to be left out, "
+        "2 if DIR is not a folder",
     )
-    export.add_argument("dest", type=Path, metavar="DIR", help="folder to write the .zip into")
+    export.add_argument(
+        "dest", type=path_argument, metavar="DIR", help="folder to write the .zip into"
+    )
     export.add_argument("--device", metavar="DEVICE_NO", help="export only this device")
     export.set_defaults(handler=guarded(run_export))
 
@@ -98,9 +102,12 @@ def guarded(
                 print_error(config_error_text(exc, lang))
                 return EXIT_USAGE
         if not data_dir.is_dir():
-            # A mistyped folder is not "no backups yet": say that it is not there.
+            # A mistyped folder is not "no backups yet": say that it is not there (or not one).
             zh = f"没有这个数据目录：{data_dir}（请检查 --data-dir，或用 --config 指定配置文件）"
             en = f"There is no data folder {data_dir} (check --data-dir, or give --config FILE)"
+            if data_dir.exists():
+                zh = f"数据目录的位置上不是文件夹：{data_dir}（请检查 --data-dir）"
+                en = f"{data_dir} is not a folder: it cannot be the data folder (check --data-dir)"
             if args.json:
                 print_json({"error": {"code": "S-005", "message": zh if lang == "zh" else en}})
             print_error((zh if lang == "zh" else en) + " [S-005]")
@@ -147,14 +154,18 @@ def human_size(size: int) -> str:
 
 def run_list(args: argparse.Namespace, store: BackupStore) -> int:
     """Print every backed-up period."""
-    periods = store.periods()
+    periods, aside = store.periods(), store.set_aside()
     if args.json:
         print_json(
-            {"backups_dir": str(store.backups_dir), "periods": [p.to_json() for p in periods]}
+            {
+                "backups_dir": str(store.backups_dir),
+                "periods": [p.to_json() for p in periods],
+                "set_aside": [item.to_json() for item in aside],
+            }
         )
         return EXIT_OK
     print(say(f"备份目录：{store.backups_dir}", f"Backup folder: {store.backups_dir}"))
-    if not periods:
+    if not periods and not aside:
         print(say("还没有备份", "No backups yet"))
         return EXIT_OK
     device = ""
@@ -163,7 +174,23 @@ def run_list(args: argparse.Namespace, store: BackupStore) -> int:
             device = backup.device_no
             print(say(f"设备 {device}", f"Device {device}"))
         print_period(backup)
+    for item in aside:
+        print(set_aside_line(item, "已搁置", "set aside"))
     return EXIT_OK
+
+
+def set_aside_line(item: SetAside, label_zh: str, label_en: str) -> str:
+    """Return one line about a damaged copy a save moved aside (kept on the box)."""
+    if item.period is None:
+        return say(
+            f"{label_zh}：设备 {item.device_no} 的损坏副本保留在 {item.path}",
+            f"{label_en}: damaged copy of device {item.device_no} kept in {item.path}",
+        )
+    when = period_text(item.period)
+    return say(
+        f"{label_zh}：设备 {item.device_no} {when} 的损坏副本保留在 {item.path}",
+        f"{label_en}: damaged copy of {when} (device {item.device_no}) kept in {item.path}",
+    )
 
 
 def print_period(backup: PeriodBackup) -> None:
@@ -272,9 +299,17 @@ def run_export(args: argparse.Namespace, store: BackupStore) -> int:
     raw = [entry for entry in manifest["files"] if "kind" in entry]
     periods = {(entry["device_no"], entry["period"]) for entry in raw}
     problems = manifest["problems"]
+    # Damaged copies a save set aside are no periods: the archive leaves them out; say so.
+    aside = [item for item in store.set_aside() if args.device in (None, item.device_no)]
     if args.json:
         print_json(
-            {"archive": str(path), "periods": len(periods), "files": len(raw), "problems": problems}
+            {
+                "archive": str(path),
+                "periods": len(periods),
+                "files": len(raw),
+                "problems": problems,
+                "left_out": [item.to_json() for item in aside],
+            }
         )
     else:
         print(say(f"已导出到：{path}", f"Exported to: {path}"))
@@ -287,9 +322,11 @@ def run_export(args: argparse.Namespace, store: BackupStore) -> int:
         if problems:
             print(say("以下文件已损坏或丢失，未导出：", "Damaged or missing, not exported:"))
         for item in problems:
-            name = f"{item['device_no']} {period_text(item['period'])} {item['name'] or '-'}"
+            name = f"{item['device_no']} {period_text(item['period'])} {item['name']}".rstrip()
             problem = FileProblem(
                 item["name"], Problem(item["problem"]), item["reason"], item.get("reason_zh", "")
             )
             print(f"    {problem_line(problem, name)}")
-    return EXIT_FAILED if problems else EXIT_OK
+        for item in aside:
+            print(set_aside_line(item, "未导出（仍留在本机）", "Not exported (stays on the box)"))
+    return EXIT_FAILED if problems or aside else EXIT_OK

@@ -63,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--device", help="device URL or number (default: every device)")
+    parser.add_argument(
+        "--device", type=device_argument, help="device URL or number (default: every device)"
+    )
     parser.add_argument("--json", action="store_true", help="print the outcomes as JSON")
     parser.add_argument(
         "--follow-timeout",
@@ -76,6 +78,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_connection_arguments(parser)
     parser.set_defaults(handler=run)
+
+
+def device_argument(text: str) -> str:
+    """Return ``--device``; an empty one is refused (it is no device, nor "every device")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "设备为空：请给出设备地址或编号，或不用 --device 以清所有设备 / the device is empty: "
+            "give a device URL or number, or leave out --device to clear every device"
+        )
+    return text
 
 
 def follow_timeout(text: str) -> float:
@@ -138,11 +150,13 @@ def run(args: argparse.Namespace) -> int:
                 print(json.dumps([o.to_json() for o in outcomes], ensure_ascii=False, indent=2))
             print_error(
                 say(
-                    "等待超时（--follow-timeout）：清卡服务未运行，本次清卡已在安全的步骤停止，"
-                    "不会在后台继续；请再次运行 qingka clear，或启动清卡服务（它会接着完成）",
-                    "Stopped waiting (--follow-timeout): no clearing service runs, so the "
-                    "clearing stopped at a safe point and does not go on; run qingka clear "
-                    "again, or start the service (it finishes the clearing)",
+                    "等待超时（--follow-timeout）：清卡服务未运行，本命令已让清卡在安全的步骤暂停，"
+                    "数据未丢失，不会在后台继续；请再次运行 qingka clear，或启动清卡服务"
+                    "（它会接着完成）",
+                    "Stopped waiting (--follow-timeout): no clearing service runs, so this "
+                    "command paused the clearing safely at a step; nothing is lost, and it does "
+                    "not go on by itself. Run qingka clear again, or start the service (it "
+                    "finishes the clearing)",
                     lang,
                 )
             )

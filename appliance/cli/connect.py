@@ -41,6 +41,13 @@ def config_file_argument(text: str) -> Path:
     return Path(text)
 
 
+def path_argument(text: str) -> Path:
+    """Return a path argument (argparse type); an empty one is refused, never taken as "."."""
+    if not text:
+        raise argparse.ArgumentTypeError("路径为空 / the path is empty")
+    return Path(text)
+
+
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --config and --socket (shared by the commands that talk to the daemon)."""
     parser.add_argument(
@@ -70,8 +77,8 @@ def load_or_fail(args: argparse.Namespace) -> DaemonConfig | None:
 def config_error_text(exc: ConfigError, lang: str) -> str:
     """Return a configuration problem as one sentence of ``lang``."""
     if lang == "zh":
-        return f"配置有误：{exc.key}：{exc.problem_zh or exc.problem} [{exc.code}]"
-    return f"Configuration problem: {exc.key}: {exc.problem} [{exc.code}]"
+        return f"配置有误：{exc.located('zh')} [{exc.code}]"
+    return f"Configuration problem: {exc.located('en')} [{exc.code}]"
 
 
 def daemon_socket(args: argparse.Namespace) -> tuple[Path | None, str]:

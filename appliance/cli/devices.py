@@ -11,6 +11,7 @@ from typing import Any
 from appliance.api.errors import ApiError
 from appliance.clearing.specs import DeviceSpec
 from appliance.cli.connect import (
+    config_error_text,
     config_file_argument,
     config_path,
     fail,
@@ -104,7 +105,8 @@ def box_config(args: argparse.Namespace) -> DaemonConfig | None:
             data = {"data_dir": str(args.data_dir)} if args.data_dir else {}
             config = parse_config(data, path)
     except ConfigError as exc:
-        fail(args, exc.code, f"配置有误：{exc.key}：{exc.problem}", str(exc), EXIT_USAGE)
+        zh, en = config_error_text(exc, "zh"), config_error_text(exc, "en")
+        fail(args, exc.code, zh, en, EXIT_USAGE)
         return None
     if args.data_dir and path.exists():
         config = replace(config, data_dir=args.data_dir)
@@ -229,7 +231,8 @@ def run_device_info(args: argparse.Namespace) -> int:
             try:
                 pin = read_secret(args.pin_file, "--pin-file")
             except ConfigError as exc:
-                return fail(args, exc.code, f"密码文件有误：{exc.problem}", str(exc), EXIT_USAGE)
+                zh = f"密码文件有误：{exc.problem_zh or exc.problem}"
+                return fail(args, exc.code, zh, f"PIN file problem: {exc.problem}", EXIT_USAGE)
         from appliance.cli.local import own_box  # noqa: PLC0415 - only without a daemon
 
         box = own_box(args, config)

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from appliance.box import Box, BoxBusy, open_box
+from appliance.clearing.classify import J_INTERRUPTED
 from appliance.clearing.engine import UnknownDevice
 from appliance.clearing.outcomes import Outcome
 from appliance.clearing.specs import DeviceSpec
@@ -65,7 +66,9 @@ def clear_here(
         elif event.get("event") == "outcome":
             outcome = Outcome.from_json({k: v for k, v in event.items() if k != "event"})
             outcomes[str(event["url"])] = outcome
-            if not args.json:
+            # A paused job is this command's own doing (it closed the box): the command says
+            # so itself, without the outcome's "retries by itself" that only a service does.
+            if not args.json and outcome.code != J_INTERRUPTED:
                 view.outcome(outcome)
             arrived.set()
 

@@ -135,12 +135,12 @@ def _fail(exc: Exception) -> int:
 
 def _trust(args: argparse.Namespace) -> TrustStore | None:
     from provisioning import trust  # noqa: PLC0415
-    from provisioning.errors import NoTrustStore  # noqa: PLC0415
+    from provisioning.errors import TrustStoreNotGiven  # noqa: PLC0415
 
     if args.trust is not None:
         store = trust.read_file(args.trust)
         if store is None:
-            raise NoTrustStore(f"{args.trust} does not exist")
+            raise TrustStoreNotGiven(f"{args.trust} does not exist")
         return store
     paths = _paths(args)
     if not (paths.image_trust_dir / trust.TRUST_FILE).exists():
@@ -256,14 +256,14 @@ def run_sign(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     """Check the stick the way a box does (without a box key)."""
-    from provisioning.errors import NoTrustStore, ProvisionError  # noqa: PLC0415
+    from provisioning.errors import ProvisionError, TrustStoreNotGiven  # noqa: PLC0415
     from provisioning.inspection import verify  # noqa: PLC0415
 
     try:
         stick = _stick(args.stick, folder=True)
         store = _trust(args)
         if store is None:
-            raise NoTrustStore("no trust store on this machine: give --trust FILE")
+            raise TrustStoreNotGiven()
         result = verify(stick, store, args.box)
     except ProvisionError as exc:
         if args.json:

@@ -30,6 +30,7 @@ from appliance.clock import DEFAULT_ZONE, ClockError, zone_named
 
 # Re-exported: most of the box reads its configuration errors from here.
 from appliance.configfile import ConfigError as ConfigError  # noqa: PLC0414
+from appliance.configfile import decode_toml
 from appliance.configfile import read_secret as read_secret  # noqa: PLC0414
 from appliance.devices.errors import BadDeviceAddress
 from appliance.devices.urls import DeviceUrl, replay_file_problem
@@ -469,7 +470,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError("(file)", f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        return decode_toml(raw)
     except UnicodeDecodeError:
         raise ConfigError("(file)", f"{path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:

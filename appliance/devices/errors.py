@@ -105,6 +105,16 @@ class BadDeviceAddress(DeviceError):
     summary = "device address not understood"
 
 
+class CaptureUnwritable(BadDeviceAddress):
+    """The file a reading should be recorded to cannot be written: the address is fine."""
+
+    summary = "the capture file cannot be written"
+
+    def text(self, lang: str) -> tuple[str, str]:
+        """Return words about the capture file, not about how the address is written."""
+        return message(f"{self.code}-capture", self.code).text(lang)
+
+
 class PinRejected(DeviceError):
     """The PIN was wrong; ``tries_left`` more wrong PINs lock the certificate."""
 

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from appliance.devices.capture import CapturePipe, ReplayPipe
-from appliance.devices.errors import BadDeviceAddress, UnsupportedDevice
+from appliance.devices.errors import BadDeviceAddress, CaptureUnwritable, UnsupportedDevice
 from appliance.devices.ids import SUPPORTED_FAMILIES, lookup
 from appliance.devices.nisec import NisecDevice
 from appliance.devices.pipe import Pipe
@@ -155,7 +155,7 @@ def _captured(pipe: Pipe, capture: Path, url: str) -> Pipe:
         return CapturePipe(pipe, capture, url)
     except OSError as exc:
         pipe.close()
-        raise BadDeviceAddress(
+        raise CaptureUnwritable(
             f"cannot write the capture file {capture}: {exc.strerror}", url
         ) from None
 

@@ -67,6 +67,7 @@ from appliance.storage.records import (
     PeriodBackup,
     PeriodCheck,
     Problem,
+    SetAside,
     VerifyReport,
     check_device_no,
     check_kind,
@@ -81,6 +82,7 @@ __all__ = [
     "PeriodBackup",
     "PeriodCheck",
     "Problem",
+    "SetAside",
     "VerifyReport",
 ]
 
@@ -376,6 +378,26 @@ class BackupStore:
             problems += [FileProblem(name, Problem.EXTRA, "") for name in extras]
             checks.append(PeriodCheck(device_no, period, verified, tuple(problems), "", leftovers))
         return VerifyReport(tuple(checks), self._strays())
+
+    def set_aside(self) -> list[SetAside]:
+        """Return the damaged period folders saves moved aside (kept for a person), sorted.
+
+        They are no periods: ``periods`` and ``export`` leave them out, and ``verify`` reports
+        them as stray; whoever lists or exports says so from here.
+        """
+        if not self.backups_dir.is_dir():
+            return []
+        found = []
+        for device_no in self._entries(self.backups_dir):
+            device_dir = self.backups_dir / device_no
+            if not DEVICE_PATTERN.fullmatch(device_no) or not _real_dir(device_dir):
+                continue
+            for name in self._entries(device_dir):
+                folder = device_dir / name
+                if name.startswith(DAMAGED_PREFIX) and _real_dir(folder):
+                    period = _period_name(name.removeprefix(DAMAGED_PREFIX).split("-", 1)[0])
+                    found.append(SetAside(device_no, period, folder))
+        return found
 
     def _strays(self) -> tuple[FileProblem, ...]:
         """Return what lies in the backup folder outside any period folder (never removed)."""

@@ -152,13 +152,18 @@ def _fill(
     problems: list[ExportProblem] = []
     all_summaries: list[tuple[str, int, readable.ReadableSummary]] = []
     for backup in periods:
+        if backup.manifest_missing:
+            problems.append(
+                ExportProblem(backup.device_no, backup.period, "", Problem.MANIFEST_MISSING, "")
+            )
+            continue
         if backup.manifest_error:
             problems.append(
                 ExportProblem(
                     backup.device_no,
                     backup.period,
                     "",
-                    Problem.CORRUPT,
+                    Problem.MANIFEST_DAMAGED,
                     backup.manifest_error,
                     backup.manifest_error_zh,
                 )
@@ -254,10 +259,11 @@ def _period_lines(exported: list[BackupFile], zh: bool) -> list[str]:
 def _problem_lines(problems: list[ExportProblem], zh: bool) -> list[str]:
     lines = []
     for item in problems:
-        label_zh, label_en, _, _ = PROBLEM_WORDS[item.problem]
-        name = item.name or ("清单" if zh else "manifest")
-        where = f"{item.device_no} {period_text(item.period)} {name}"
+        label_zh, label_en, text_zh, text_en = PROBLEM_WORDS[item.problem]
+        where = f"{item.device_no} {period_text(item.period)} {item.name}".rstrip()
         reason = (item.reason_zh or item.reason) if zh else item.reason
+        if not item.name:  # a whole period: say what became of it
+            reason = f"{text_zh if zh else text_en}" + (f"; {reason}" if reason else "")
         lines.append(f"  {where}: {label_zh if zh else label_en} ({reason})")
     return lines
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from appliance.storage.errors import BadBackupRequest
@@ -187,6 +188,27 @@ class Problem(StrEnum):
     CORRUPT = "corrupt"  # on disk, but not what the manifest records
     EXTRA = "extra"  # on disk, not listed in the manifest
     STRAY = "stray"  # in the backup folder, outside any period folder
+    # A whole period an export left out (its files stay on the box): its manifest is missing,
+    # or cannot be read. Not "corrupt": no file was compared with anything.
+    MANIFEST_MISSING = "manifest-missing"
+    MANIFEST_DAMAGED = "manifest-damaged"
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A damaged period folder a save moved aside whole, kept for a person to look at.
+
+    It is no period (never listed as one, checked or exported): ``period`` is the one it held,
+    None when its name does not say.
+    """
+
+    device_no: str
+    period: int | None
+    path: Path
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the folder as JSON-ready data."""
+        return {"device_no": self.device_no, "period": self.period, "path": str(self.path)}
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,18 @@ PROBLEM_WORDS: dict[Problem, tuple[str, str, str, str]] = {
         "不属于任何备份期间（已保留，请人工查看）",
         "not part of any period's backup (kept for a person to look at)",
     ),
+    Problem.MANIFEST_MISSING: (
+        "清单缺失",
+        "manifest missing",
+        "本期整体未导出，其文件仍保留在本机",
+        "the whole period was left out; its files stay on the box",
+    ),
+    Problem.MANIFEST_DAMAGED: (
+        "清单损坏",
+        "manifest damaged",
+        "本期整体未导出，其文件仍保留在本机",
+        "the whole period was left out; its files stay on the box",
+    ),
 }
 
 

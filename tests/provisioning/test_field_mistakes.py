@@ -247,7 +247,21 @@ def test_verify_without_any_trust_store_says_none_is_installed(
     assert code == 1 and "[P-213]" in text and "还没有安装信任密钥列表" in text, text
     assert "损坏" not in text and "--trust" in text
     code, text = cli(capsys, "verify", "--trust", str(tmp_path / "nope.json"), str(stick))
+    assert code == 1 and "[P-213]" in text and "--trust" in text, text
+    code, text = cli(capsys, "inspect", "--trust", str(tmp_path / "nope.json"), str(stick))
+    assert code == 1 and "[P-213]" in text and "--trust" in text, text
+
+
+def test_apply_on_a_box_without_its_trust_store_points_to_the_image_not_to_an_option(
+    box: Box, make_stick: MakeStick, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``apply`` has no ``--trust``: the box's store comes with its image."""
+    stick = make_stick(serial=100)
+    (box.paths.image_trust_dir / "trust.json").unlink()
+    root, socket = str(box.root), str(tmp_path / "none.sock")
+    code, text = cli(capsys, "apply", "--root", root, "--api-socket", socket, str(stick))
     assert code == 1 and "[P-213]" in text, text
+    assert "--trust" not in text and "系统镜像" in text and "技术支持" in text, text
 
 
 # -- 6. --lang ---------------------------------------------------------------------------------

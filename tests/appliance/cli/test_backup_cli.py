@@ -270,3 +270,83 @@ def test_reasons_follow_the_language(
     code, out, _ = run(capsys, "verify", "--data-dir", str(data_dir))
     line = next(line for line in out.splitlines() if "identity.json" in line)
     assert "bytes, more than the" in line
+
+
+def test_export_says_a_period_without_manifest_was_left_out_not_corrupt(
+    data_dir: Path, usb: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QINGKA_LANG", "en")
+    (data_dir / "backups" / DEVICE / "202405" / "manifest.json").unlink()
+    code, out, _ = run(capsys, "export", "--data-dir", str(data_dir), str(usb))
+    assert code == EXIT_FAILED
+    line = next(line for line in out.splitlines() if "2024-05" in line)
+    assert line.strip().startswith(f"manifest missing: {DEVICE} 2024-05 —"), line
+    assert "left out" in line and "stay on the box" in line
+    assert "corrupt" not in out and "checksum" not in out
+    (archive,) = usb.glob("*.zip")
+    with zipfile.ZipFile(archive) as zf:
+        readme = zf.read("README.txt").decode("utf-8-sig")
+        problems = json.loads(zf.read("MANIFEST.json"))["problems"]
+    assert [p["problem"] for p in problems] == ["manifest-missing"]
+    assert f"{DEVICE} 2024-05: manifest missing (the whole period was left out" in readme
+    assert f"{DEVICE} 2024-05: 清单缺失（" not in readme and "corrupt" not in readme
+
+
+def test_a_copy_set_aside_by_a_save_is_listed_and_export_says_it_left_it_out(
+    data_dir: Path, usb: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QINGKA_LANG", "en")
+    (data_dir / "backups" / DEVICE / "202405" / "manifest.json").unlink()
+    BackupStore(data_dir, min_free_bytes=0).save(DEVICE, 202405, "receipt.json", b"{}", "receipt")
+    (aside,) = (data_dir / "backups" / DEVICE).glob(".damaged-202405-*")
+    code, out, _ = run(capsys, "list", "--data-dir", str(data_dir))
+    assert code == EXIT_OK
+    assert f"set aside: damaged copy of 2024-05 (device {DEVICE}) kept in {aside}" in out
+    code, out, _ = run(capsys, "list", "--data-dir", str(data_dir), "--json")
+    assert json.loads(out)["set_aside"] == [
+        {"device_no": DEVICE, "period": 202405, "path": str(aside)}
+    ]
+    code, out, _ = run(capsys, "export", "--data-dir", str(data_dir), str(usb))
+    assert code == EXIT_FAILED, out
+    assert f"Not exported (stays on the box): damaged copy of 2024-05 (device {DEVICE})" in out
+    code, out, _ = run(capsys, "export", "--data-dir", str(data_dir), str(usb), "--json")
+    assert json.loads(out)["left_out"][0]["path"] == str(aside)
+    code, out, _ = run(capsys, "export", "--data-dir", str(data_dir), str(usb), "--device", "9")
+    assert "set aside" not in out and "Not exported" not in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", "--data-dir", "DATA", ""],
+        ["verify", "--data-dir", ""],
+        ["list", "--data-dir", ""],
+    ],
+)
+def test_an_empty_path_is_refused_not_taken_as_here(
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    args = [str(data_dir) if item == "DATA" else item for item in argv]
+    with pytest.raises(SystemExit) as caught:
+        run(capsys, *args)
+    assert caught.value.code == EXIT_USAGE
+    assert "the path is empty" in capsys.readouterr().err
+    assert list(here.iterdir()) == []
+
+
+def test_a_file_given_as_data_folder_is_said_to_be_no_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QINGKA_LANG", "en")
+    afile = tmp_path / "passwd"
+    afile.write_text("root:x:0:0\n")
+    code, _, err = run(capsys, "verify", "--data-dir", str(afile))
+    assert code == EXIT_USAGE
+    assert f"{afile} is not a folder" in err and "There is no data folder" not in err

@@ -38,10 +38,10 @@ def qingka(*args: str) -> subprocess.CompletedProcess[str]:
 def setup(tmp_path: Path, bureau: BureauProcess) -> Iterator[Any]:
     made: list[DaemonRig] = []
 
-    def make(scenario: str = "needs-clearing") -> DaemonRig:
+    def make(scenario: str = "needs-clearing", latency: str = "0") -> DaemonRig:
         folder = tmp_path / f"c{len(made)}"
         folder.mkdir()
-        rig = DaemonRig(folder, bureau, next(_indices), scenario, "0")
+        rig = DaemonRig(folder, bureau, next(_indices), scenario, latency)
         made.append(rig)
         return rig
 
@@ -150,6 +150,21 @@ def test_a_timeout_without_the_service_never_says_it_goes_on(setup: Any) -> None
     assert result.returncode == 1, result.stdout + result.stderr
     assert "后台进行" not in result.stdout + result.stderr
     assert "清卡服务未运行" in result.stderr and "不会在后台继续" in result.stderr
+
+
+def test_a_clearing_this_command_paused_says_one_thing(setup: Any) -> None:
+    """No "retries by itself" when no service runs, and the history names no service."""
+    rig = setup(latency="1")  # each device step takes a second: the job is mid-way at 0.5 s
+    result = qingka("clear", "--config", str(rig.config), "--follow-timeout", "0.5")
+    assert result.returncode == 1, result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    assert "本命令已让清卡在安全的步骤暂停" in result.stderr and "数据未丢失" in result.stderr
+    assert "稍后自动重试" not in said and "下次自动重试" not in said, said
+    assert "服务重新启动后" not in said and "J-401" not in said
+    history = json.loads(qingka("history", "--config", str(rig.config), "--json").stdout)
+    assert history[0]["code"] == "J-401"
+    assert "service is stopping" not in history[0]["message_en"]
+    assert "正在停止" not in history[0]["message_zh"]
 
 
 @pytest.mark.parametrize("value", ["0", "501", "-1", "many"])

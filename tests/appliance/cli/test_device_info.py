@@ -192,6 +192,24 @@ def test_a_replay_of_a_folder_or_a_fifo_says_what_it_is(tmp_path: Path) -> None:
         assert "does not exist" not in result.stderr
 
 
+def test_a_capture_file_that_cannot_be_written_is_not_called_a_bad_address() -> None:
+    result = qingka(
+        "device-info", f"sim://needs-clearing?{NOW}", "--capture", "/proc/version", lang="en"
+    )
+    assert result.returncode == 2, result.stderr
+    assert "cannot write the capture file /proc/version" in result.stderr, result.stderr
+    assert "device address" not in result.stderr and "[D-006]" in result.stderr
+
+
+def test_a_bad_configuration_is_said_in_the_chosen_language(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("x = \n")
+    result = qingka("devices", "--config", str(bad), lang="en")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"Configuration problem: {bad} is not valid TOML")
+    assert "配置" not in result.stderr and "(file)" not in result.stderr
+
+
 def test_an_empty_address_lists_the_forms_once() -> None:
     result = qingka("device-info", "", lang="en")
     assert result.returncode == 2

@@ -160,6 +160,7 @@ def test_a_newcomers_mistakes_get_a_sentence_and_exit_2(tmp_path: Path) -> None:
     )
     cases = [
         (["clear", "--config", str(config), "--device", "999"], "999"),
+        (["clear", "--config", str(config), "--device", ""], "the device is empty"),
         (["clear", "--config", str(config), "--device", "usb://zzzz"], "VID:PID"),
         (["kiosk", "--config", str(tmp_path / "nope.toml")], "nope.toml"),
         (["daemon", "--config", str(tmp_path / "nope.toml")], "qingka config example"),

@@ -131,6 +131,35 @@ def test_missing_and_broken_files(tmp_path: Path) -> None:
         load_config(big)
 
 
+def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows Notepad starts UTF-8 with a BOM: the daemon and the kiosk read such a file."""
+    from kiosk_ui.settings import load as load_kiosk  # noqa: PLC0415
+
+    path = write(tmp_path, GOOD + '[kiosk]\nlanguage = "en"\n')
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_config(path).policy == POLICY_BUTTON
+    assert load_kiosk(path).language == "en"
+    path.write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf" + GOOD.encode())  # only one is a mark
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path)
+
+
+def test_a_problem_of_the_whole_file_is_labelled_with_nothing_but_its_path(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "data_dir = \n")
+    result = subprocess.run(
+        [str(QINGKA), "--lang", "en", "config", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"Configuration problem: {path} is not valid TOML"), result
+    assert "(file)" not in result.stderr
+
+
 def test_daemon_with_a_bad_config_says_one_sentence(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace('policy = "button-only"', 'policy = "never"'))
     result = subprocess.run(
