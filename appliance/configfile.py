@@ -28,7 +28,12 @@ def decode_toml(raw: bytes) -> dict[str, Any]:
     The one place the box decodes its configuration files (the daemon's, the kiosk's, the
     office's settings). Raises ``UnicodeDecodeError`` or ``tomllib.TOMLDecodeError``.
     """
-    return tomllib.loads(raw.removeprefix(UTF8_BOM).decode("utf-8"))
+    text = raw.removeprefix(UTF8_BOM).decode("utf-8")
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        # Arrays nested a few hundred deep exhaust the parser's stack: still just a bad file.
+        raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
 
 
 class ConfigError(Exception):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from appliance.configfile import ConfigError
+from appliance.daemon.config import load_config
 from appliance.devices.capture import load_capture
 from appliance.devices.errors import ProtocolError
 from appliance.health.bridge import scrub_line
@@ -18,6 +20,8 @@ from appliance.health.commands import parse_command
 from appliance.health.errors import CommandRejected
 from appliance.health.spool import SpoolError, spooled_event
 from appliance.jsonfile import JsonFileError, load_capped
+from kiosk_ui.settings import SettingsError
+from kiosk_ui.settings import load as load_settings
 from provisioning.inspection import inspect
 
 DEEP = b"[" * 3000  # within every cap below, far beyond the interpreter's recursion limit
@@ -59,3 +63,12 @@ def test_a_report_on_a_stick_nested_deep_is_unreadable(tmp_path: Path) -> None:
     (reports / "qk-box-1.json").write_bytes(DEEP)
     found = inspect(tmp_path, None, "en")["reports"]
     assert found == [{"file": "reports/qk-box-1.json", "result": "unreadable"}]
+
+
+def test_a_configuration_nested_deep_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "qingka.toml"
+    path.write_text("x = " + "[" * 3000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_config(path)
+    with pytest.raises(SettingsError, match="nested too deeply"):
+        load_settings(path)
