@@ -101,16 +101,21 @@ def read_regular(path: Path, cap: int, error: type[ProvisionError], follow: bool
     """
     fd, _ = open_regular(path, error, str(path), follow=follow)
     try:
-        chunks: list[bytes] = []
-        total = 0
-        while total <= cap:
-            chunk = read(fd, min(SLICE, cap + 1 - total), path)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
+        return read_fd_capped(fd, cap, path)
     finally:
         os.close(fd)
+
+
+def read_fd_capped(fd: int, cap: int, where: Path) -> bytes:
+    """Return at most ``cap + 1`` bytes read from ``fd`` in slices (more means too large)."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= cap:
+        chunk = read(fd, min(SLICE, cap + 1 - total), where)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
     return b"".join(chunks)
 
 

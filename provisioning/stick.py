@@ -187,22 +187,16 @@ class Stick:
             with self._dir(()) as folder:
                 fd, _ = self._open_file(folder, name, where, cap)
                 try:
-                    chunks, total = [], 0
-                    while total <= cap:
-                        chunk = fileops.read(fd, min(fileops.SLICE, cap + 1 - total), self.folder)
-                        if not chunk:
-                            break
-                        chunks.append(chunk)
-                        total += len(chunk)
+                    raw = fileops.read_fd_capped(fd, cap, self.folder)
                 finally:
                     os.close(fd)
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise self._unreadable(exc, where) from None
-        if total > cap:
+        if len(raw) > cap:
             raise TooLarge(f"{where}: more than {cap} bytes")
-        return b"".join(chunks)
+        return raw
 
     def listing(self) -> dict[str, int]:
         """Return every file of ``QINGKA/bundle/`` with its size; refuse anything unsafe."""

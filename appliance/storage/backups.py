@@ -388,10 +388,7 @@ class BackupStore:
         if not self.backups_dir.is_dir():
             return []
         found = []
-        for device_no in self._entries(self.backups_dir):
-            device_dir = self.backups_dir / device_no
-            if not DEVICE_PATTERN.fullmatch(device_no) or not _real_dir(device_dir):
-                continue
+        for device_no, device_dir in self._device_dirs():
             for name in self._entries(device_dir):
                 folder = device_dir / name
                 if name.startswith(DAMAGED_PREFIX) and _real_dir(folder):
@@ -517,6 +514,13 @@ class BackupStore:
         with _translated(folder):
             return sorted(entry.name for entry in folder.iterdir())
 
+    def _device_dirs(self) -> Iterator[tuple[str, Path]]:
+        """Yield (device_no, folder) of every device folder in the backup folder, sorted."""
+        for device_no in self._entries(self.backups_dir):
+            device_dir = self.backups_dir / device_no
+            if DEVICE_PATTERN.fullmatch(device_no) and _real_dir(device_dir):
+                yield device_no, device_dir
+
     def _period_dirs(self) -> Iterator[tuple[str, int, Path]]:
         """Yield (device_no, period, folder) of every period folder, sorted.
 
@@ -531,10 +535,7 @@ class BackupStore:
                     zh=f"备份目录的位置上是{_entry_kind(self.backups_dir)[0]}",
                 )
             return
-        for device_no in self._entries(self.backups_dir):
-            device_dir = self.backups_dir / device_no
-            if not DEVICE_PATTERN.fullmatch(device_no) or not _real_dir(device_dir):
-                continue
+        for device_no, device_dir in self._device_dirs():
             for name in self._entries(device_dir):
                 folder = device_dir / name
                 period = _period_name(name)
