@@ -171,6 +171,9 @@ class FleetBroker:
             "connection_messages true",
             "set_tcp_nodelay true",
             "max_queued_messages 100000",
+            # No client may make the broker hold a huge message (and forward it to 3.1.1 boxes,
+            # which cannot announce a limit of their own): the largest real one is ~100 KiB.
+            "max_packet_size 1048576",
             "",
             f"listener {self.password_port} 127.0.0.1",
             *tls,

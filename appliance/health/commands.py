@@ -80,6 +80,18 @@ def parse_command(raw: bytes) -> Command:
     request_id = data.get("id")
     if not isinstance(request_id, str) or not REQUEST_ID.fullmatch(request_id):
         raise _reject(MALFORMED, "id must be 1-64 letters, digits or ._:-", "命令编号无效")
+    try:
+        return _checked(data, request_id)
+    except CommandRejected as exc:
+        # The sender waits for an answer to this id: a refusal must carry it.
+        exc.request_id = request_id
+        name = data.get("command")
+        exc.command = name if isinstance(name, str) and name in COMMANDS else None
+        raise
+
+
+def _checked(data: dict[str, Any], request_id: str) -> Command:
+    """Return the command whose id was read; :class:`CommandRejected` for any other field."""
     issued_text = data.get("issued")
     if not isinstance(issued_text, str) or len(issued_text) > 40:
         raise _reject(MALFORMED, "issued must be an ISO time with offset", "命令时间无效")

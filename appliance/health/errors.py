@@ -27,6 +27,9 @@ class CommandRejected(FleetError):
     """A command from the fleet that the box refuses (and that changed nothing)."""
 
     code = "F-400"
+    # Known once the command's id and name were read: the refusal answers that request.
+    request_id: str | None = None
+    command: str | None = None
 
 
 class OutboxError(FleetError):

@@ -40,6 +40,10 @@ STABLE_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
 
 
+# What the box accepts from the broker in one packet (commands, Home Assistant's status).
+MAX_INCOMING_PACKET_BYTES = 64 * 1024
+
+
 def new_properties(packet_type: int) -> Properties:
     """Return empty MQTT v5 properties for one packet type (paho's constructor is untyped)."""
     return Properties(packet_type)  # type: ignore[no-untyped-call]
@@ -199,6 +203,9 @@ class Link:
                 if self.protocol == "5":
                     props = new_properties(PacketTypes.CONNECT)
                     props.SessionExpiryInterval = 0
+                    # The broker must not send more than this: a command is at most a few KiB,
+                    # and a huge one would be held whole in memory before it could be refused.
+                    props.MaximumPacketSize = MAX_INCOMING_PACKET_BYTES
                     client.connect(
                         self.config.host,
                         self.config.port,

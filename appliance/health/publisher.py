@@ -545,6 +545,8 @@ class FleetPublisher:
                 raise commands.replayed()
             result = self._execute(command, properties)
         except FleetError as exc:
+            if isinstance(exc, CommandRejected) and request_id is None:
+                request_id, name = exc.request_id, exc.command
             _log.warning(
                 "fleet command refused",
                 extra={

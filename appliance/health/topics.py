@@ -13,6 +13,8 @@ ROOT = "qingka"
 STATUS_ONLINE = "online"
 STATUS_OFFLINE = "offline"
 HA_STATUS = "status"  # <discovery_prefix>/status: Home Assistant's birth and will
+# A response topic longer than this is not one a fleet tool makes (theirs are under 200).
+MAX_RESPONSE_TOPIC_CHARS = 512
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,13 @@ class BoxTopics:
         return f"{self.discovery_prefix}/{HA_STATUS}"
 
     def owns_result_topic(self, topic: str) -> bool:
-        """Tell whether a v5 response topic lies where this box may publish results."""
+        """Tell whether a v5 response topic lies where this box may publish results.
+
+        A topic name, not a filter: ``+`` or ``#`` in it would make the publish itself fail
+        (the command would run with no answer), so such a topic is not the box's to use.
+        """
+        if len(topic) > MAX_RESPONSE_TOPIC_CHARS or any(c in topic for c in "+#\0"):
+            return False
         return topic == self.cmd_result or topic.startswith(self.cmd_result + "/")
 
 

@@ -17,6 +17,7 @@ from appliance.health.commands import (
     parse_command,
 )
 from appliance.health.errors import CommandRejected
+from appliance.health.topics import BoxTopics
 
 NOW = datetime(2026, 11, 5, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -118,3 +119,41 @@ def test_json_shaped_garbage_is_refused_or_well_formed(body: dict) -> None:
         return
     assert command.name in ("clear", "refresh", "set-policy", "diagnostics")
     assert command.issued.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("raw", "command"),
+    [
+        (_raw(command="set-policy", args={"policy": "never"}), "set-policy"),
+        (_raw(args={"device": "bad device!"}), "clear"),
+        (_raw(command="reboot"), None),
+        (_raw(issued="yesterday"), "clear"),
+    ],
+)
+def test_a_refusal_after_the_id_was_read_answers_that_id(raw: bytes, command: str | None) -> None:
+    """The sender matches results by id: a refusal with no id leaves it waiting out its timeout."""
+    with pytest.raises(CommandRejected) as caught:
+        parse_command(raw)
+    assert (caught.value.request_id, caught.value.command) == ("r-1", command)
+
+
+def test_a_refusal_before_the_id_was_read_has_none() -> None:
+    with pytest.raises(CommandRejected) as caught:
+        parse_command(_raw(id="a b"))
+    assert caught.value.request_id is None
+
+
+@pytest.mark.parametrize(
+    ("topic", "owned"),
+    [
+        ("qingka/s/b/cmd/result", True),
+        ("qingka/s/b/cmd/result/fleet-1", True),
+        ("qingka/s/b/cmd/result/#", False),  # a filter: publishing to it fails
+        ("qingka/s/b/cmd/result/+/x", False),
+        ("qingka/s/b/cmd/result/\0", False),
+        ("qingka/s/b/cmd/result/" + "x" * 600, False),
+        ("qingka/s/other/cmd/result", False),
+    ],
+)
+def test_only_plain_topics_under_the_box_take_its_results(topic: str, owned: bool) -> None:
+    assert BoxTopics("s", "b").owns_result_topic(topic) is owned

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from paho.mqtt.packettypes import PacketTypes
 
 from appliance.api.client import ApiClient
 from appliance.demo.fleet_broker import FleetBroker
 from appliance.health.commands import MAX_COMMAND_BYTES
+from appliance.health.link import new_properties
 from appliance.health.topics import BoxTopics
 from fleet.parse import parse_health
 from fleet.remote import command_payload, send_command
@@ -137,6 +139,24 @@ def test_fleet_clear_runs_a_job_and_bad_commands_change_nothing(
         assert sorted(codes) == sorted(["F-400", "F-404", "F-413", "F-408", "F-400", "F-409"])
         refreshed = [m for m in live.on(topics.cmd_result) if json.loads(m.payload)["ok"]]
         assert [json.loads(m.payload)["id"] for m in refreshed] == ["dup-1"]
+        refused = [json.loads(m.payload) for m in live.on(topics.cmd_result)]
+        assert {"u1", "old-1", "pol-1", "dup-1"} <= {r["id"] for r in refused if not r["ok"]}
+
+        # A refusal answers its id: the fleet tool hears it at once instead of timing out.
+        started = time.monotonic()
+        results = send_command(client, topics, "clear", {"device": "bad device!"}, timeout=30)
+        assert [r.state for r in results] == ["refused"]
+        assert time.monotonic() - started < 20
+        # A filter as the response topic cannot be published to: the result goes to cmd/result.
+        props = new_properties(PacketTypes.PUBLISH)
+        props.ResponseTopic = f"{topics.cmd_result}/#"
+        wild = command_payload("wild-1", "refresh", {})
+        client.publish(topics.cmd, wild, qos=1, properties=props).wait_for_publish(5)
+        live.wait_for(
+            lambda ms: [m for m in ms if m.topic == topics.cmd_result and b'"wild-1"' in m.payload],
+            15,
+            "the answer to a command with a wildcard response topic",
+        )
         with ApiClient(box.socket) as api:
             status = api.call("status")
             assert status["policy"] == "button-only"
