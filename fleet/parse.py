@@ -229,10 +229,15 @@ def parse_event(raw: bytes) -> Event:
     number = data.get("device_no")
     if number is not None and (not isinstance(number, str) or len(number) > 64):
         raise _bad("device_no must be text")
+    box = _identifier(data, "box")
+    # Ids are <box>-<epoch>-<seq> (the box's outbox): one box cannot take another's ids, so
+    # it cannot make the store drop another box's events as duplicates.
+    if not re.fullmatch(re.escape(box) + r"-[0-9a-f]{1,16}-" + str(seq), event_id):
+        raise _bad("event id is not <box>-<epoch>-<seq> of this event")
     return Event(
         id=event_id,
         seq=seq,
-        box=_identifier(data, "box"),
+        box=box,
         site=_identifier(data, "site"),
         at=parse_time(_text(data, "at", 40)),
         kind=kind,

@@ -23,6 +23,9 @@ from fleet.board import Board, BoxView
 from fleet.errors import StoreError
 from fleet.parse import Event, Health, parse_alert, parse_health
 
+# A health dated this far after the collector's clock no longer holds back later ones.
+HEALTH_AHEAD_S = 24 * 3600
+
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS boxes (
         site TEXT NOT NULL, box TEXT NOT NULL,
@@ -141,14 +144,19 @@ class SqlStore:
             )
 
     def health(self, health: Health, now: float) -> None:
-        """Record a health document if it is the newest."""
+        """Record a health document if it is the newest.
+
+        A stored one dated more than :data:`HEALTH_AHEAD_S` after ``now`` (a box whose clock
+        jumped, or a forged date) does not count as newer: it would freeze the box's row.
+        """
         with self._tx() as cur:
             cur.execute(
                 self._sql(
                     "INSERT INTO boxes (site, box, health, health_ts, seen_ts) "
                     "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (site, box) DO UPDATE SET "
                     "health = excluded.health, health_ts = excluded.health_ts, "
-                    "seen_ts = excluded.seen_ts WHERE excluded.health_ts >= boxes.health_ts"
+                    "seen_ts = excluded.seen_ts WHERE excluded.health_ts >= boxes.health_ts "
+                    "OR boxes.health_ts > %s"
                 ),
                 (
                     health.site,
@@ -156,6 +164,7 @@ class SqlStore:
                     json.dumps(health.raw, ensure_ascii=False),
                     health.at.timestamp(),
                     now,
+                    now + HEALTH_AHEAD_S,
                 ),
             )
 

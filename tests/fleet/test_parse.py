@@ -66,6 +66,10 @@ def test_good_messages() -> None:
         (parse_health, json.dumps({**HEALTH, "outbox": {"age_s": float("nan")}}).encode()),
         (parse_event, json.dumps({**EVENT, "seq": -1}).encode()),
         (parse_event, json.dumps({k: v for k, v in EVENT.items() if k != "id"}).encode()),
+        # Another box's id (box-2's event 1), or one that is not this event's own seq.
+        (parse_event, json.dumps({**EVENT, "id": "box-2-ab-1"}).encode()),
+        (parse_event, json.dumps({**EVENT, "id": "box-1-ab-2"}).encode()),
+        (parse_event, json.dumps({**EVENT, "box": "box-1-ab", "id": "box-1-ab-1"}).encode()),
         (parse_status, b"maybe"),
         (parse_alert, json.dumps({**ALERT, "severity": "meh"}).encode()),
         (parse_result, json.dumps({**RESULT, "state": "pending"}).encode()),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
+from appliance.clock import CHINA
 from fleet.parse import parse_event, parse_health
 from fleet.store import open_store
 
@@ -32,10 +34,14 @@ def test_events_once_each_in_order(store_url: str) -> None:
         assert store.lags(0.0)
 
 
+# The collector's clock in these tests: a few seconds after the healths below.
+NOW = datetime(2026, 11, 5, 10, 0, 5, tzinfo=CHINA).timestamp()
+
+
 def test_state_only_moves_forward(store_url: str) -> None:
     with open_store(store_url) as store:
-        store.health(parse_health(_health("b1", "2026-11-05T10:00:02+08:00", "cleared")), 1.0)
-        store.health(parse_health(_health("b1", "2026-11-05T10:00:01+08:00", "needs-report")), 2.0)
+        store.health(parse_health(_health("b1", "2026-11-05T10:00:02+08:00", "cleared")), NOW)
+        store.health(parse_health(_health("b1", "2026-11-05T10:00:01+08:00", "needs-report")), NOW)
         (view,) = store.boxes()
         assert view.health is not None and view.health.devices["d1"].stage == "cleared"
         # Statuses: a newer session wins; within one session "offline" (the will) wins.
@@ -48,6 +54,19 @@ def test_state_only_moves_forward(store_url: str) -> None:
         assert store.boxes()[0].status == "offline"
         store.status("s", "b1", "online", "2026-11-05T11:00:00", 5.0)
         assert store.boxes()[0].status == "online"
+
+
+def test_a_health_dated_far_ahead_does_not_freeze_the_box(store_url: str) -> None:
+    with open_store(store_url) as store:
+        store.health(parse_health(_health("b1", "9999-12-31T23:59:59+14:00", "cleared")), NOW)
+        store.health(parse_health(_health("b1", "2026-11-05T10:00:04+08:00", "needs-report")), NOW)
+        (view,) = store.boxes()
+        assert view.health is not None and view.health.devices["d1"].stage == "needs-report"
+        # Within a day ahead it still counts as newer (boxes' clocks differ a little).
+        ahead = "2026-11-05T12:00:00+08:00"
+        store.health(parse_health(_health("b1", ahead, "cleared")), NOW)
+        store.health(parse_health(_health("b1", "2026-11-05T10:00:05+08:00", "needs-report")), NOW)
+        assert store.boxes()[0].health.devices["d1"].stage == "cleared"  # type: ignore[union-attr]
 
 
 def test_alerts_availability_and_rows(store_url: str) -> None:
