@@ -66,7 +66,7 @@ class FleetCollector:
         self._queue: queue.SimpleQueue[mqtt.MQTTMessage | None] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._work, name=f"collector {name}", daemon=True)
         self.client: mqtt.Client | None = None
-        # The broker's answer to the latest subscription: None until it came.
+        # Set when the broker answered the group subscription; the filters it refused, if any.
         self._joined = threading.Event()
         self._refused_topics: list[str] = []
 
